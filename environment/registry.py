@@ -1,0 +1,40 @@
+"""The registry of built-in suites: importing ``hardgen.environment.suites`` registers them all."""
+
+from __future__ import annotations
+
+from typing import TypeVar
+
+from hardgen.environment.base import EnvironmentConfigError, Suite
+
+SuiteT = TypeVar("SuiteT", bound=type[Suite])
+
+SUITES: dict[str, type[Suite]] = {}
+
+
+def register_suite(cls: SuiteT) -> SuiteT:
+    """Class decorator: make a suite available by its ``name``."""
+    if not cls.name or not cls.domain:
+        raise EnvironmentConfigError(f"{cls.__qualname__} must set name and domain")
+    if cls.name in SUITES and SUITES[cls.name] is not cls:
+        raise EnvironmentConfigError(f"two suites are named {cls.name!r}")
+    SUITES[cls.name] = cls
+    return cls
+
+
+def _load_builtin() -> None:
+    import hardgen.environment.suites  # noqa: F401  (registers on import)
+
+
+def get_suite(name: str) -> type[Suite]:
+    _load_builtin()
+    try:
+        return SUITES[name]
+    except KeyError:
+        raise EnvironmentConfigError(
+            f"unknown suite {name!r}; built-in suites: {', '.join(sorted(SUITES))}"
+        ) from None
+
+
+def all_suites() -> dict[str, type[Suite]]:
+    _load_builtin()
+    return dict(sorted(SUITES.items()))

@@ -1,0 +1,1 @@
+"""LangGraph graphs: Phase I self-evaluation and the Phase II-III generation loop."""

@@ -1,0 +1,157 @@
+"""Run configuration: one YAML file, validated by pydantic, with one clear error for bad input."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+import yaml
+from pydantic import Field, JsonValue, ValidationError, field_validator, model_validator
+
+from hardgen.schema import Model, content_hash
+
+
+class ConfigError(ValueError):
+    """The configuration cannot be used; the message says what to fix."""
+
+
+class AgentConfig(Model):
+    """One role's implementation: ``offline`` (default), ``llm``, or ``"package.module:Class"``."""
+
+    impl: str = "offline"
+    model: str = ""
+    base_url: str | None = Field(default=None, description="OpenAI-compatible endpoint; None: OPENAI_BASE_URL.")
+    api_key_env: str = Field(default="OPENAI_API_KEY", description="Environment variable holding the key.")
+    temperature: float = 0.6
+    max_tokens: int = 4096
+    timeout_s: float = 120.0
+    max_retries: int = Field(default=4, ge=0, description="Retries after 429/5xx/timeouts, with backoff.")
+    max_reasks: int = Field(default=2, ge=0, description="Re-asks after malformed output.")
+    extra_body: dict[str, JsonValue] = Field(default_factory=dict)
+    options: dict[str, JsonValue] = Field(
+        default_factory=dict, description="Implementation options, e.g. the offline reasoner's error_rate."
+    )
+
+    @field_validator("impl")
+    @classmethod
+    def _impl_form(cls, v: str) -> str:
+        if v in ("offline", "llm") or (":" in v and all(v.split(":", 1))):
+            return v
+        raise ValueError("impl must be 'offline', 'llm' or 'package.module:Class'")
+
+
+class TargetConfig(AgentConfig):
+    """A model under test in Phase I self-evaluation."""
+
+    name: str = "offline-target"
+
+
+class AgentsConfig(Model):
+    tool_maker: AgentConfig = Field(default_factory=AgentConfig)
+    query_generator: AgentConfig = Field(default_factory=AgentConfig)
+    reasoner: AgentConfig = Field(default_factory=AgentConfig)
+    verifier: AgentConfig = Field(default_factory=AgentConfig)
+    summarizer: AgentConfig = Field(default_factory=AgentConfig)
+    max_concurrency_per_endpoint: int = Field(default=64, ge=1)
+
+
+class BackendConfig(Model):
+    """A non-suite backend (BFCL classes, a schema catalog, an MCP server); see the adapters' docs."""
+
+    kind: str
+    name: str = ""
+    options: dict[str, JsonValue] = Field(default_factory=dict)
+
+
+class EnvironmentConfig(Model):
+    suites: list[str] | Literal["all"] = "all"
+    backends: list[BackendConfig] = Field(default_factory=list)
+    scenarios: dict[str, dict[str, JsonValue]] = Field(default_factory=dict)
+    time_limit_s: float = Field(default=5.0, gt=0)
+    max_output_bytes: int = Field(default=64 * 1024, gt=0)
+    suites_per_item: int = Field(default=2, ge=1, description="Suites composed into one trajectory's session.")
+
+
+class Range(Model):
+    min: int = Field(ge=1)
+    max: int = Field(ge=1)
+
+    @model_validator(mode="after")
+    def _ordered(self) -> Range:
+        if self.min > self.max:
+            raise ValueError(f"min ({self.min}) is greater than max ({self.max})")
+        return self
+
+
+class SamplingConfig(Model):
+    calls_per_trace: Range = Field(default_factory=lambda: Range(min=1, max=5))
+    multi_turn_share: float = Field(default=0.637, ge=0, le=1)
+    turns: Range = Field(default_factory=lambda: Range(min=2, max=3))
+    max_calls_per_trajectory: int = Field(default=8, ge=1)
+    retries_per_call: int = Field(default=4, ge=0)
+    parallel_steps: bool = True
+
+
+class SelfEvalConfig(Model):
+    enabled: bool = True
+    targets: list[TargetConfig] = Field(default_factory=lambda: [TargetConfig()])
+    rule: Literal["all", "any"] = Field(default="all", description="all: every target must fail (the paper).")
+    max_steps: int = Field(default=8, ge=1)
+    graph: str | None = Field(default=None, description="A graph.json with failure statistics to reuse.")
+
+
+class PipelineConfig(Model):
+    k_max: int = Field(default=3, ge=1)
+    guard_retries: int = Field(default=2, ge=0, description="Regenerations after a leakage guard fires.")
+
+
+class RunConfig(Model):
+    seed: int = 0
+    trajectories: int = Field(default=200, ge=1)
+    concurrency: int = Field(default=16, ge=1)
+    durability: Literal["sync", "async", "exit", "none"] = "sync"
+
+
+class Settings(Model):
+    """The whole configuration of a run."""
+
+    run: RunConfig = Field(default_factory=RunConfig)
+    environment: EnvironmentConfig = Field(default_factory=EnvironmentConfig)
+    sampling: SamplingConfig = Field(default_factory=SamplingConfig)
+    self_eval: SelfEvalConfig = Field(default_factory=SelfEvalConfig)
+    pipeline: PipelineConfig = Field(default_factory=PipelineConfig)
+    agents: AgentsConfig = Field(default_factory=AgentsConfig)
+
+    def identity(self) -> str:
+        """A hash of everything that shapes the dataset (not concurrency or durability)."""
+        data = self.model_dump(mode="json")
+        data["run"].pop("concurrency", None)
+        data["run"].pop("durability", None)
+        return content_hash(data)[:16]
+
+
+def load_settings(path: str | Path) -> Settings:
+    """Read and validate a YAML config; every problem is reported in one ConfigError."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError(f"cannot read config {path}: {exc.strerror or exc}") from exc
+    try:
+        data = yaml.safe_load(text) or {}
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{path} is not valid YAML: {exc}") from exc
+    if not isinstance(data, dict):
+        raise ConfigError(f"{path}: the top level must be a mapping of sections")
+    return parse_settings(data, source=str(path))
+
+
+def parse_settings(data: dict[str, object], source: str = "config") -> Settings:
+    try:
+        return Settings.model_validate(data)
+    except ValidationError as exc:
+        lines = []
+        for err in exc.errors():
+            where = ".".join(str(p) for p in err["loc"]) or "(top level)"
+            lines.append(f"  {where}: {err['msg']}")
+        raise ConfigError(f"{source} has {len(lines)} problem(s):\n" + "\n".join(lines)) from None

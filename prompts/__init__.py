@@ -1,0 +1,1 @@
+"""Prompt templates (jinja2, StrictUndefined), shipped as package data."""
