@@ -263,6 +263,10 @@ class Trajectory(Model):
     status: Literal["kept", "discarded"] = "kept"
     discard_reason: str | None = None
     discard_stage: str | None = None
+    failed_turn: int | None = Field(default=None, description="Turn index of the step that exhausted K_max.")
+    failed_step: Step | None = Field(
+        default=None, description="That step: no verified calls, but every attempt with its feedback."
+    )
     usage: list[TokenUsage] = Field(default_factory=list)
 
     @property

@@ -1,0 +1,354 @@
+"""Nodes of the generation graph (Phase II + III). Each returns only the state keys it changes.
+
+The K_max loop: ``reasoner -> check``; a correct attempt goes to ``execute_step``; a wrong one to
+``verifier`` (whose feedback joins the next prompt, eq. 5) while attempts remain, else to ``discard``.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any, Literal
+
+from langgraph.runtime import Runtime
+
+from hardgen.agents.base import (
+    AgentError,
+    QueryInput,
+    ReasonerInput,
+    SummaryInput,
+    ToolMakerInput,
+    VerifierInput,
+)
+from hardgen.checker import check_calls
+from hardgen.environment.sampler import GraphUpdates, Sampler
+from hardgen.graphs.deps import Deps
+from hardgen.graphs.state import GenerateState, derive_seed, rng_for
+from hardgen.guards import advanced_tool_problems, generate_guarded, hint_problems, query_problems
+from hardgen.schema import CheckVerdict, Step, Turn
+
+log = logging.getLogger(__name__)
+
+Update = dict[str, Any]
+
+
+def _discard(stage: str, reason: str) -> Update:
+    return {"status": "discarded", "discard_stage": stage, "discard_reason": reason}
+
+
+def _primitive_specs(state: GenerateState, deps: Deps) -> list[Any]:
+    assert state.trace is not None
+    specs = deps.specs(state.plan.suites)
+    seen: list[str] = []
+    for name in state.trace.tool_names:
+        if name not in seen:
+            seen.append(name)
+    return [specs[n] for n in seen]
+
+
+# ------------------------------------------------------------------------------------ Phase I part
+
+
+async def sample_trace(state: GenerateState, runtime: Runtime[Deps]) -> Update:
+    """Sample an executable hard trace for the next turn from the API graph (eqs. 1 and 2)."""
+    deps = runtime.context
+    plan, turn = state.plan, state.turn_index
+    env = deps.environment(plan.suites, state.env_state or None, seed=plan.seed)
+    live_state = env.snapshot()
+    updates = GraphUpdates.model_validate(state.graph_updates) if state.graph_updates else GraphUpdates()
+    called = set(state.called)
+    sampler = Sampler(
+        deps.graph,
+        env,
+        rng_for(plan.seed, "sample", turn),
+        updates=updates,
+        retries_per_call=deps.settings.sampling.retries_per_call,
+        parallel_steps=deps.settings.sampling.parallel_steps,
+    )
+    try:
+        target = sampler.choose_target()
+        trace = sampler.sample_trace(target, plan.calls_per_turn[turn], called=called)
+    finally:
+        env.close()
+    if not trace.calls:
+        return _discard("sample", "sample:no_executable_trace")
+    called.update(trace.tool_names)
+    result: Update = {
+        "trace": trace,
+        "env_state": live_state,  # the session replays the trace through the Reasoner's verified calls
+        "called": sorted(called),
+        "graph_updates": updates.model_dump(mode="json"),
+    }
+    if turn == 0:
+        result["initial_state"] = live_state
+    return result
+
+
+# ----------------------------------------------------------------------------------- Phase II
+
+
+async def tool_maker(state: GenerateState, runtime: Runtime[Deps]) -> Update:
+    """A_T: abstract the trace into one advanced tool (eq. 3), guarded against intermediate values."""
+    deps = runtime.context
+    trace = state.trace
+    assert trace is not None
+    tools = _primitive_specs(state, deps)
+    usage = list(state.usage)
+
+    async def make(i: int) -> Any:
+        seed = derive_seed(state.plan.seed, "tool_maker", state.turn_index, i)
+        inp = ToolMakerInput(trace=trace, tools=tools, history=state.turns, seed=seed)
+        res = await deps.agents.tool_maker.make_tool(inp)
+        usage.extend(res.usage)
+        return res.value
+
+    try:
+        outcome = await generate_guarded(
+            make, lambda tool: advanced_tool_problems(tool, trace), deps.settings.pipeline.guard_retries
+        )
+    except AgentError as exc:
+        return {**_discard("tool_maker", exc.reason), "usage": usage}
+    if not outcome.ok:
+        return {**_discard("tool_maker", "guard:advanced_tool_leak"), "usage": usage}
+    return {"advanced_tool": outcome.value, "usage": usage}
+
+
+async def query_generator(state: GenerateState, runtime: Runtime[Deps]) -> Update:
+    """A_Q: a hard query needing the whole chain and naming none of its steps (eq. 4), guarded."""
+    deps = runtime.context
+    trace, tool = state.trace, state.advanced_tool
+    assert trace is not None and tool is not None
+    tools = _primitive_specs(state, deps)
+    names = list(deps.specs(state.plan.suites))
+    usage = list(state.usage)
+
+    async def make(i: int) -> Any:
+        seed = derive_seed(state.plan.seed, "query", state.turn_index, i)
+        inp = QueryInput(advanced_tool=tool, trace=trace, tools=tools, history=state.turns, seed=seed)
+        res = await deps.agents.query_generator.make_query(inp)
+        usage.extend(res.usage)
+        return res.value
+
+    try:
+        outcome = await generate_guarded(
+            make, lambda q: query_problems(q, trace, names), deps.settings.pipeline.guard_retries
+        )
+    except AgentError as exc:
+        return {**_discard("query", exc.reason), "usage": usage}
+    if not outcome.ok:
+        return {**_discard("query", "guard:query_leak"), "usage": usage}
+    return {"query": outcome.value, "usage": usage}
+
+
+# ---------------------------------------------------------------------------------- Phase III
+
+
+async def reasoner(state: GenerateState, runtime: Runtime[Deps]) -> Update:
+    """A_R: propose CoT + calls for the current step, with every earlier hint of this step (eq. 5)."""
+    deps = runtime.context
+    assert state.query is not None and state.advanced_tool is not None
+    k = len(state.attempts) + 1
+    inp = ReasonerInput(
+        query=state.query,
+        tools=_primitive_specs(state, deps),
+        advanced_tool=state.advanced_tool,
+        previous_turns=state.turns,
+        done_steps=state.steps,
+        failed_attempts=state.attempts,
+        attempt=k,
+        seed=derive_seed(state.plan.seed, "reasoner", state.turn_index, state.step_index, k),
+    )
+    try:
+        res = await deps.agents.reasoner.reason(inp)
+    except AgentError as exc:
+        return _discard("reasoner", exc.reason)
+    attempt = res.value.model_copy(update={"attempt": k, "usage": res.usage})
+    return {"attempts": [*state.attempts, attempt], "usage": [*state.usage, *res.usage]}
+
+
+async def check(state: GenerateState, runtime: Runtime[Deps]) -> Update:
+    """The function-call checker: AST match, else state equivalence on a copy of the session."""
+    deps = runtime.context
+    assert state.trace is not None
+    attempt = state.attempts[-1]
+    i = state.step_index
+    expected = state.trace.steps[i].calls
+    if attempt.parse_error:
+        verdict = CheckVerdict(
+            correct=False, error_type="call:parse_error", error_location="output", detail=attempt.parse_error
+        )
+    else:
+        env = deps.environment(state.plan.suites, state.env_state)
+        try:
+            verdict = check_calls(
+                attempt.calls,
+                expected,
+                deps.specs(state.plan.suites),
+                env=env,
+                later_steps=[s.calls for s in state.trace.steps[i + 1 :]],
+            )
+        finally:
+            env.close()
+    checked = attempt.model_copy(update={"verdict": verdict})
+    return {"attempts": [*state.attempts[:-1], checked]}
+
+
+def route_after_check(state: GenerateState) -> Literal["execute_step", "verifier", "discard"]:
+    if state.status == "discarded":
+        return "discard"
+    last = state.attempts[-1] if state.attempts else None
+    if last is None or last.verdict is None:
+        raise ValueError(f"route_after_check: no checked attempt in item {state.plan.item}")
+    if last.verdict.correct:
+        return "execute_step"
+    if last.attempt < state.plan.k_max:
+        return "verifier"
+    return "discard"
+
+
+async def verifier(state: GenerateState, runtime: Runtime[Deps]) -> Update:
+    """A_V: diagnose the wrong attempt and hint without revealing the answer (guarded)."""
+    deps = runtime.context
+    assert state.trace is not None and state.query is not None
+    attempt = state.attempts[-1]
+    assert attempt.verdict is not None
+    truth = state.trace.steps[state.step_index].calls
+    env = deps.environment(state.plan.suites, state.env_state)
+    try:
+        executed = [env.execute(c) for c in attempt.calls]
+    finally:
+        env.close()
+    usage = list(state.usage)
+    query = state.query
+
+    async def make(i: int) -> Any:
+        inp = VerifierInput(
+            query=query,
+            attempt=attempt,
+            ground_truth=truth,
+            execution_result=executed,
+            verdict=attempt.verdict,
+            tools=_primitive_specs(state, deps),
+            seed=derive_seed(state.plan.seed, "verifier", state.turn_index, state.step_index, attempt.attempt, i),
+        )
+        res = await deps.agents.verifier.diagnose(inp)
+        usage.extend(res.usage)
+        return res.value
+
+    def leaks(feedback: Any) -> list[str]:
+        text = " ".join([feedback.corrective_hint, feedback.root_cause, *feedback.should_reconsider])
+        return hint_problems(text, truth, query)
+
+    try:
+        outcome = await generate_guarded(make, leaks, deps.settings.pipeline.guard_retries)
+    except AgentError as exc:
+        return {**_discard("verifier", exc.reason), "usage": usage}
+    if not outcome.ok:
+        return {**_discard("verifier", "guard:hint_leak"), "usage": usage}
+    diagnosed = attempt.model_copy(update={"feedback": outcome.value})
+    return {"attempts": [*state.attempts[:-1], diagnosed], "usage": usage}
+
+
+def route_after_verifier(state: GenerateState) -> Literal["reasoner", "discard"]:
+    return "discard" if state.status == "discarded" else "reasoner"
+
+
+async def execute_step(state: GenerateState, runtime: Runtime[Deps]) -> Update:
+    """Execute the verified calls in the session; their feedback joins the next step's prompt."""
+    deps = runtime.context
+    assert state.trace is not None
+    attempt = state.attempts[-1]
+    expected = state.trace.steps[state.step_index]
+    env = deps.environment(state.plan.suites, state.env_state)
+    try:
+        observations = [env.execute(c) for c in attempt.calls]
+        env_state = env.snapshot()
+    finally:
+        env.close()
+    if not all(o.ok for o in observations):
+        failed = next(o for o in observations if not o.ok)
+        return _discard("execute", f"execute:{failed.error_type}")
+    if attempt.verdict is not None and attempt.verdict.matched_by == "ast":
+        want = sorted(_obs_key(o) for o in expected.observations)
+        if sorted(_obs_key(o) for o in observations) != want:
+            return _discard("execute", "execute:observation_mismatch")
+    step = Step(
+        index=state.step_index,
+        calls=attempt.calls,
+        observations=observations,
+        cot=attempt.cot,
+        attempts=state.attempts,
+    )
+    return {"steps": [*state.steps, step], "attempts": [], "env_state": env_state}
+
+
+def _obs_key(obs: Any) -> str:
+    from hardgen.schema import canonical_json
+
+    return canonical_json([obs.call.name, obs.ok, obs.output])
+
+
+def route_after_execute(state: GenerateState) -> Literal["reasoner", "summarize", "discard"]:
+    if state.status == "discarded":
+        return "discard"
+    assert state.trace is not None
+    return "reasoner" if state.step_index < len(state.trace.steps) else "summarize"
+
+
+async def summarize(state: GenerateState, runtime: Runtime[Deps]) -> Update:
+    """Close the turn with the assistant's summary and file it in the history."""
+    deps = runtime.context
+    assert state.trace is not None and state.advanced_tool is not None and state.query is not None
+    inp = SummaryInput(
+        query=state.query,
+        steps=state.steps,
+        seed=derive_seed(state.plan.seed, "summary", state.turn_index),
+    )
+    try:
+        res = await deps.agents.summarizer.summarize(inp)
+    except AgentError as exc:
+        return _discard("summarize", exc.reason)
+    turn = Turn(
+        index=state.turn_index,
+        trace=state.trace,
+        advanced_tool=state.advanced_tool,
+        query=state.query,
+        steps=state.steps,
+        summary=res.value,
+    )
+    return {
+        "turns": [*state.turns, turn],
+        "trace": None,
+        "advanced_tool": None,
+        "query": None,
+        "steps": [],
+        "usage": [*state.usage, *res.usage],
+    }
+
+
+def route_after_summary(state: GenerateState) -> Literal["sample_trace", "finish", "discard"]:
+    if state.status == "discarded":
+        return "discard"
+    return "sample_trace" if state.turn_index < len(state.plan.calls_per_turn) else "finish"
+
+
+def route_continue(state: GenerateState) -> Literal["continue", "discard"]:
+    """After a node that may discard (sampling, Phase II): go on or stop."""
+    return "discard" if state.status == "discarded" else "continue"
+
+
+async def finish(state: GenerateState) -> Update:
+    return {"status": "kept"}
+
+
+async def discard(state: GenerateState) -> Update:
+    """Stop the item, keeping why (stage and reason) and the attempts of a step that hit K_max."""
+    if state.status == "discarded":
+        return {}
+    return _discard("reasoner", "reasoner:k_max_exhausted")
+
+
+def failed_step(state: GenerateState) -> Step | None:
+    """The step that exhausted K_max (attempts but no verified calls), for the results store."""
+    if state.discard_reason != "reasoner:k_max_exhausted" or not state.attempts:
+        return None
+    return Step(index=state.step_index, calls=[], observations=[], attempts=state.attempts)

@@ -1,0 +1,94 @@
+"""Graph state: schema models and JSON only, so every checkpoint round-trips.
+
+One ``GenerateState`` is one trajectory (one LangGraph thread). The environment travels as its snapshot
+(``env_state``): a resumed thread rebuilds the exact environment from it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import random
+from typing import Literal
+
+from pydantic import Field
+
+from hardgen.schema import (
+    AdvancedTool,
+    HardQuery,
+    JSONDict,
+    Model,
+    ReasoningAttempt,
+    Step,
+    TokenUsage,
+    Trace,
+    Turn,
+)
+
+
+def derive_seed(*parts: object) -> int:
+    """A 63-bit seed from any parts (run seed, item, turn, step, attempt, role): stable across runs."""
+    digest = hashlib.sha256("/".join(str(p) for p in parts).encode("utf-8")).digest()
+    return int.from_bytes(digest[:8], "big") >> 1
+
+
+def rng_for(*parts: object) -> random.Random:
+    return random.Random(derive_seed(*parts))
+
+
+class ItemPlan(Model):
+    """What one work item will be, fixed by (run seed, item index) alone."""
+
+    item: int
+    seed: int
+    suites: list[str]
+    calls_per_turn: list[int] = Field(description="M for each turn; len() is N, the number of turns.")
+    k_max: int = Field(default=3, ge=1, description="Attempts per step before the item is discarded.")
+
+
+class GenerateState(Model):
+    """The state of one trajectory's thread (Phase II + III)."""
+
+    run_id: str
+    plan: ItemPlan
+    env_state: JSONDict = Field(default_factory=dict, description="Environment snapshot now.")
+    initial_state: JSONDict = Field(default_factory=dict, description="Snapshot before turn 1.")
+    called: list[str] = Field(default_factory=list, description="T_called across the session (eq. 1).")
+    graph_updates: JSONDict = Field(default_factory=dict, description="What sampling learned (item-local).")
+    turns: list[Turn] = Field(default_factory=list, description="Finished turns.")
+    trace: Trace | None = None
+    advanced_tool: AdvancedTool | None = None
+    query: HardQuery | None = None
+    steps: list[Step] = Field(default_factory=list, description="Verified steps of the current turn.")
+    attempts: list[ReasoningAttempt] = Field(default_factory=list, description="Current step's attempts.")
+    status: Literal["running", "kept", "discarded"] = "running"
+    discard_stage: str | None = None
+    discard_reason: str | None = None
+    usage: list[TokenUsage] = Field(default_factory=list)
+
+    @property
+    def turn_index(self) -> int:
+        return len(self.turns)
+
+    @property
+    def step_index(self) -> int:
+        return len(self.steps)
+
+
+class SelfEvalState(Model):
+    """The state of one tool's self-evaluation thread (Phase I)."""
+
+    run_id: str
+    tool: str
+    seed: int
+    suites: list[str]
+    env_state: JSONDict = Field(default_factory=dict)
+    trace: Trace | None = None
+    advanced_tool: AdvancedTool | None = None
+    query: HardQuery | None = None
+    target_index: int = 0
+    transcript: list[Step] = Field(default_factory=list, description="Current target's executed steps.")
+    outcomes: dict[str, str] = Field(
+        default_factory=dict, description="Target name -> 'pass' or 'fail: reason'."
+    )
+    skipped: str | None = Field(default=None, description="Why this tool could not be evaluated.")
+    usage: list[TokenUsage] = Field(default_factory=list)

@@ -1,0 +1,351 @@
+"""Runs: a config + seed -> a deterministic list of work items, run concurrently, resumable.
+
+Everything of one run lives in its run directory:
+
+    config.yaml          the settings the run was started with (resume reads them back)
+    graph.json           the API graph the run samples from (after Phase I's failure statistics)
+    checkpoints.sqlite   LangGraph checkpoints, one thread per item (``thread_id = run_id/item``)
+    results.sqlite       finished items, written once each (hardgen.store)
+    graph.final.json     the graph with every item's learned updates merged in item order
+    errors.log           items that raised (they are retried by ``hardgen resume``)
+
+Each item's randomness is seeded from (run seed, item index), and items never share mutable state, so
+concurrency and interruptions do not change the dataset.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import shutil
+import sqlite3
+import traceback
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from hardgen.config import ConfigError, Settings, load_settings
+from hardgen.graphs.state import GenerateState, ItemPlan, derive_seed, rng_for
+from hardgen.schema import Trajectory
+from hardgen.store import ResultStore
+
+log = logging.getLogger(__name__)
+
+CONFIG_FILE = "config.yaml"
+GRAPH_FILE = "graph.json"
+FINAL_GRAPH_FILE = "graph.final.json"
+CHECKPOINTS_FILE = "checkpoints.sqlite"
+RESULTS_FILE = "results.sqlite"
+ERRORS_FILE = "errors.log"
+FUNNEL_STAGES = ("sample", "tool_maker", "query", "reasoner", "verifier", "execute", "summarize")
+
+
+@dataclass
+class RunSummary:
+    run_dir: Path
+    planned: int
+    kept: int
+    discarded: int
+    errors: int
+    new: int
+    discard_reasons: dict[str, int] = field(default_factory=dict)
+
+
+def plan_items(settings: Settings, pool: list[str]) -> list[ItemPlan]:
+    """The run's work items, each fixed by (run seed, item index) alone."""
+    s = settings.sampling
+    plans = []
+    for item in range(settings.run.trajectories):
+        rng = rng_for(settings.run.seed, "plan", item)
+        k = min(settings.environment.suites_per_item, len(pool))
+        suites = sorted(rng.sample(pool, k))
+        multi = rng.random() < s.multi_turn_share
+        n_turns = rng.randint(s.turns.min, s.turns.max) if multi else 1
+        calls = [rng.randint(s.calls_per_trace.min, s.calls_per_trace.max) for _ in range(n_turns)]
+        while sum(calls) > s.max_calls_per_trajectory and max(calls) > 1:
+            calls[calls.index(max(calls))] -= 1
+        plans.append(
+            ItemPlan(
+                item=item,
+                seed=derive_seed(settings.run.seed, "item", item),
+                suites=suites,
+                calls_per_turn=calls,
+                k_max=settings.pipeline.k_max,
+            )
+        )
+    return plans
+
+
+def to_trajectory(state: GenerateState, deps: Any) -> Trajectory:
+    from hardgen.graphs.nodes import failed_step
+
+    plan = state.plan
+    status = "kept" if state.status == "kept" else "discarded"
+    return Trajectory(
+        id=f"{state.run_id}/{plan.item}",
+        run_id=state.run_id,
+        item=plan.item,
+        seed=plan.seed,
+        suites=plan.suites,
+        tools=list(deps.specs(plan.suites).values()),
+        initial_state=state.initial_state,
+        turns=state.turns,
+        final_state_hash=_final_hash(state, deps) if status == "kept" else "",
+        status=status,
+        discard_reason=state.discard_reason if status == "discarded" else None,
+        discard_stage=state.discard_stage if status == "discarded" else None,
+        failed_turn=state.turn_index if state.discard_reason == "reasoner:k_max_exhausted" else None,
+        failed_step=failed_step(state),
+        usage=state.usage,
+    )
+
+
+def _final_hash(state: GenerateState, deps: Any) -> str:
+    env = deps.environment(state.plan.suites, state.env_state)
+    try:
+        return str(env.state_hash())
+    finally:
+        env.close()
+
+
+class RunDir:
+    """Paths and bookkeeping of one run directory."""
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path)
+
+    @property
+    def config(self) -> Path:
+        return self.path / CONFIG_FILE
+
+    @property
+    def graph(self) -> Path:
+        return self.path / GRAPH_FILE
+
+    @property
+    def checkpoints(self) -> Path:
+        return self.path / CHECKPOINTS_FILE
+
+    @property
+    def results(self) -> Path:
+        return self.path / RESULTS_FILE
+
+    def load_settings(self) -> Settings:
+        if not self.config.exists():
+            raise ConfigError(f"{self.path} is not a run directory (no {CONFIG_FILE}); start one with hardgen run")
+        return load_settings(self.config)
+
+    def in_flight(self, done: set[int]) -> list[int]:
+        """Items with checkpoints that are not finished in results.sqlite."""
+        if not self.checkpoints.exists():
+            return []
+        db = sqlite3.connect(f"file:{self.checkpoints}?mode=ro", uri=True)
+        try:
+            rows = db.execute("SELECT DISTINCT thread_id FROM checkpoints").fetchall()
+        except sqlite3.OperationalError:
+            return []
+        finally:
+            db.close()
+        items = sorted(int(t.rsplit("/", 1)[1]) for (t,) in rows if "/" in t and t.rsplit("/", 1)[1].isdigit())
+        return [i for i in items if i not in done]
+
+
+def prepare_run_dir(settings: Settings, config_path: Path | None, run_dir: Path) -> None:
+    """Create the run directory, or check that it holds this same run (same identity)."""
+    rd = RunDir(run_dir)
+    run_dir.mkdir(parents=True, exist_ok=True)
+    if rd.config.exists():
+        existing = rd.load_settings()
+        if existing.identity() != settings.identity():
+            raise ConfigError(
+                f"{run_dir} already holds a different run (config changed); resume it with "
+                f"'hardgen resume {run_dir}' or choose a new --run-dir"
+            )
+        return
+    if config_path is not None:
+        shutil.copyfile(config_path, rd.config)
+    else:
+        rd.config.write_text(yaml.safe_dump(settings.model_dump(mode="json"), sort_keys=False))
+
+
+class Runner:
+    """Phase I (when needed), then Phase II + III over every work item.
+
+    Args:
+        settings: The run's settings.
+        run_dir: The run directory (see the module docstring).
+        checkpointer_factory: Builds the LangGraph checkpointer as an async context manager; the default
+            is ``AsyncSqliteSaver`` on ``checkpoints.sqlite``. Tests pass an in-memory one.
+        on_progress: Called with (done, total, kept) after each finished item.
+    """
+
+    def __init__(
+        self,
+        settings: Settings,
+        run_dir: str | Path,
+        *,
+        checkpointer_factory: Callable[[], Any] | None = None,
+        on_progress: Callable[[int, int, int], None] | None = None,
+        keep_checkpoints: bool = False,
+    ) -> None:
+        self.settings = settings
+        self.dir = RunDir(run_dir)
+        self.run_id = f"run-{settings.identity()}"
+        self._checkpointer_factory = checkpointer_factory or self._sqlite_checkpointer
+        self._on_progress = on_progress
+        self.keep_checkpoints = keep_checkpoints
+
+    def _sqlite_checkpointer(self) -> Any:
+        from langgraph.checkpoint.sqlite.aio import AsyncSqliteSaver
+
+        return AsyncSqliteSaver.from_conn_string(str(self.dir.checkpoints))
+
+    # ------------------------------------------------------------------ setup
+
+    def build_deps(self) -> Any:
+        from hardgen.agents.loader import load_agents, load_targets
+        from hardgen.graphs.deps import Deps
+
+        agents = load_agents(self.settings.agents)
+        targets = load_targets(self.settings.self_eval.targets) if self.settings.self_eval.enabled else []
+        return Deps(settings=self.settings, agents=agents, graph=self._load_graph(), targets=targets)
+
+    def _load_graph(self) -> Any:
+        from hardgen.environment.backends import build_environment, suite_pool
+        from hardgen.environment.graph import APIGraph
+
+        if self.dir.graph.exists():
+            return APIGraph.load(self.dir.graph)
+        if self.settings.self_eval.graph:
+            path = Path(self.settings.self_eval.graph)
+            if not path.exists():
+                raise ConfigError(f"self_eval.graph: {path} does not exist")
+            graph = APIGraph.load(path)
+        else:
+            env = build_environment(suite_pool(self.settings.environment), self.settings.environment)
+            try:
+                graph = APIGraph.from_environment(env)
+            finally:
+                env.close()
+        return graph
+
+    # ------------------------------------------------------------------ run
+
+    async def run(self) -> RunSummary:
+        from hardgen.environment.backends import suite_pool
+
+        pool = suite_pool(self.settings.environment)
+        deps = self.build_deps()
+        store = ResultStore(self.dir.results)
+        try:
+            store.set_info("run_id", self.run_id)
+            store.set_info("settings", self.settings.model_dump(mode="json"))
+            if self.settings.self_eval.enabled and not deps.graph.has_failure_stats:
+                from hardgen.graphs.self_eval import run_self_eval
+
+                await run_self_eval(self, deps, store)
+            if not self.dir.graph.exists():
+                deps.graph.save(self.dir.graph)
+            return await self._generate(deps, store, plan_items(self.settings, pool))
+        finally:
+            store.close()
+
+    async def _generate(self, deps: Any, store: ResultStore, plans: list[ItemPlan]) -> RunSummary:
+        from hardgen.graphs.generate import build_graph
+
+        done = store.done_items()
+        todo = [p for p in plans if p.item not in done]
+        errors = 0
+        new = 0
+        total = len(plans)
+        finished = len(done)
+        sem = asyncio.Semaphore(self.settings.run.concurrency)
+        durability = self.settings.run.durability
+        async with self._checkpointer_factory() as saver:
+            graph = build_graph(checkpointer=None if durability == "none" else saver)
+
+            async def one(plan: ItemPlan) -> None:
+                nonlocal errors, new, finished
+                async with sem:
+                    try:
+                        state = await self._run_item(graph, saver, deps, plan, durability)
+                    except Exception:
+                        errors += 1
+                        self._log_error(plan.item)
+                        return
+                    if store.add(to_trajectory(state, deps), state.graph_updates or None):
+                        new += 1
+                    if not self.keep_checkpoints and durability != "none":
+                        await saver.adelete_thread(self._thread(plan.item))
+                    finished += 1
+                    if self._on_progress:
+                        self._on_progress(finished, total, store.count("kept"))
+
+            if self._on_progress:
+                self._on_progress(finished, total, store.count("kept"))
+            await asyncio.gather(*(one(p) for p in todo))
+        self._save_final_graph(deps, store)
+        return RunSummary(
+            run_dir=self.dir.path,
+            planned=total,
+            kept=store.count("kept"),
+            discarded=store.count("discarded"),
+            errors=errors,
+            new=new,
+            discard_reasons=store.discard_reasons(),
+        )
+
+    def _thread(self, item: int) -> str:
+        return f"{self.run_id}/{item}"
+
+    async def _run_item(self, graph: Any, saver: Any, deps: Any, plan: ItemPlan, durability: str) -> GenerateState:
+        config: dict[str, Any] = {"configurable": {"thread_id": self._thread(plan.item)}, "recursion_limit": 10_000}
+        kwargs: dict[str, Any] = {"context": deps}
+        if durability != "none":
+            kwargs["durability"] = durability
+            snapshot = await graph.aget_state(config)
+            if snapshot.values:
+                if not snapshot.next:  # finished before, but not stored (a crash in between)
+                    return GenerateState.model_validate(snapshot.values)
+                out = await graph.ainvoke(None, config, **kwargs)
+                return GenerateState.model_validate(out)
+        out = await graph.ainvoke(GenerateState(run_id=self.run_id, plan=plan), config, **kwargs)
+        return GenerateState.model_validate(out)
+
+    def _log_error(self, item: int) -> None:
+        text = traceback.format_exc()
+        log.error("item %d raised; it will be retried by 'hardgen resume': %s", item, text.splitlines()[-1])
+        with (self.dir.path / ERRORS_FILE).open("a", encoding="utf-8") as fh:
+            fh.write(f"--- item {item}\n{text}\n")
+
+    def _save_final_graph(self, deps: Any, store: ResultStore) -> None:
+        """Merge what every stored item learned, in item order, into graph.final.json."""
+        from hardgen.environment.graph import APIGraph
+        from hardgen.environment.sampler import GraphUpdates
+
+        graph = APIGraph.load(self.dir.graph) if self.dir.graph.exists() else deps.graph
+        for _item, data in store.graph_updates():
+            graph.apply(GraphUpdates.model_validate(data))
+        graph.save(self.dir.path / FINAL_GRAPH_FILE)
+
+
+def funnel(store: ResultStore, planned: int | None = None) -> dict[str, dict[str, Any]]:
+    """Per stage: how many items entered, how many went on, and why the others were discarded."""
+    reasons: dict[str, dict[str, int]] = {s: {} for s in FUNNEL_STAGES}
+    for trajectory in store.trajectories(status="discarded"):
+        stage = trajectory.discard_stage or "unknown"
+        bucket = reasons.setdefault(stage, {})
+        key = trajectory.discard_reason or "unknown"
+        bucket[key] = bucket.get(key, 0) + 1
+    entered = store.count()
+    result: dict[str, dict[str, Any]] = {}
+    for stage, why in reasons.items():
+        lost = sum(why.values())
+        result[stage] = {"in": entered, "out": entered - lost, "reasons": why}
+        entered -= lost
+    if planned is not None:
+        result["planned"] = {"in": planned, "out": store.count(), "reasons": {}}
+    return result
