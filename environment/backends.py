@@ -7,6 +7,7 @@ factory in ``BACKEND_FACTORIES`` under their ``kind``.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable, Sequence
 
 from hardgen.config import BackendConfig, EnvironmentConfig
@@ -36,7 +37,9 @@ def suite_pool(config: EnvironmentConfig) -> list[str]:
     return names
 
 
-def build_environment(names: Sequence[str], config: EnvironmentConfig | None = None, seed: int = 0) -> Environment:
+def build_environment(
+    names: Sequence[str], config: EnvironmentConfig | None = None, seed: int = 0
+) -> Environment:
     """A fresh environment holding the named suites/backends in their initial state."""
     config = config or EnvironmentConfig()
     by_name = {b.name or b.kind: b for b in config.backends}
@@ -49,9 +52,8 @@ def build_environment(names: Sequence[str], config: EnvironmentConfig | None = N
                 _load_backend_kind(spec.kind)
                 factory = BACKEND_FACTORIES.get(spec.kind)
             if factory is None:
-                raise EnvironmentConfigError(
-                    f"unknown backend kind {spec.kind!r}; known: {', '.join(sorted(BACKEND_FACTORIES)) or 'none'}"
-                )
+                known = ", ".join(sorted(BACKEND_FACTORIES)) or "none"
+                raise EnvironmentConfigError(f"unknown backend kind {spec.kind!r}; known: {known}")
             backends.append(factory(spec, seed))
         else:
             backends.append(get_suite(name)(config.scenarios.get(name), seed=seed))
@@ -62,7 +64,5 @@ def _load_backend_kind(kind: str) -> None:
     """Import the module that registers a backend kind (``hardgen.environment.<kind>``), if any."""
     import importlib
 
-    try:
+    with contextlib.suppress(ModuleNotFoundError):
         importlib.import_module(f"hardgen.environment.{kind}")
-    except ModuleNotFoundError:
-        pass

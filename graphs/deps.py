@@ -9,8 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from hardgen.agents.loader import Agents
 from hardgen.agents.base import TargetModel
+from hardgen.agents.loader import Agents
 from hardgen.config import Settings
 from hardgen.environment.base import Environment
 from hardgen.environment.graph import APIGraph

@@ -103,7 +103,9 @@ async def tool_maker(state: GenerateState, runtime: Runtime[Deps]) -> Update:
 
     try:
         outcome = await generate_guarded(
-            make, lambda tool: advanced_tool_problems(tool, trace), deps.settings.pipeline.guard_retries
+            make,
+            lambda tool: advanced_tool_problems(tool, trace, context=[t.trace for t in state.turns]),
+            deps.settings.pipeline.guard_retries,
         )
     except AgentError as exc:
         return {**_discard("tool_maker", exc.reason), "usage": usage}
@@ -130,7 +132,9 @@ async def query_generator(state: GenerateState, runtime: Runtime[Deps]) -> Updat
 
     try:
         outcome = await generate_guarded(
-            make, lambda q: query_problems(q, trace, names), deps.settings.pipeline.guard_retries
+            make,
+            lambda q: query_problems(q, trace, names, context=[t.trace for t in state.turns]),
+            deps.settings.pipeline.guard_retries,
         )
     except AgentError as exc:
         return {**_discard("query", exc.reason), "usage": usage}
@@ -228,7 +232,9 @@ async def verifier(state: GenerateState, runtime: Runtime[Deps]) -> Update:
             execution_result=executed,
             verdict=attempt.verdict,
             tools=_primitive_specs(state, deps),
-            seed=derive_seed(state.plan.seed, "verifier", state.turn_index, state.step_index, attempt.attempt, i),
+            seed=derive_seed(
+                state.plan.seed, "verifier", state.turn_index, state.step_index, attempt.attempt, i
+            ),
         )
         res = await deps.agents.verifier.diagnose(inp)
         usage.extend(res.usage)

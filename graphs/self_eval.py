@@ -78,13 +78,17 @@ async def se_tool_maker(state: SelfEvalState, runtime: Runtime[Deps]) -> Update:
     usage = list(state.usage)
 
     async def make(i: int) -> Any:
-        inp = ToolMakerInput(trace=trace, tools=tools, seed=derive_seed(state.seed, "se_tool_maker", state.tool, i))
+        inp = ToolMakerInput(
+            trace=trace, tools=tools, seed=derive_seed(state.seed, "se_tool_maker", state.tool, i)
+        )
         res = await deps.agents.tool_maker.make_tool(inp)
         usage.extend(res.usage)
         return res.value
 
     try:
-        out = await generate_guarded(make, lambda t: advanced_tool_problems(t, trace), deps.settings.pipeline.guard_retries)
+        out = await generate_guarded(
+            make, lambda t: advanced_tool_problems(t, trace), deps.settings.pipeline.guard_retries
+        )
     except AgentError as exc:
         return {"skipped": f"tool_maker:{exc.reason}", "usage": usage}
     if not out.ok:
@@ -102,14 +106,19 @@ async def se_query(state: SelfEvalState, runtime: Runtime[Deps]) -> Update:
 
     async def make(i: int) -> Any:
         inp = QueryInput(
-            advanced_tool=tool, trace=trace, tools=tools, seed=derive_seed(state.seed, "se_query", state.tool, i)
+            advanced_tool=tool,
+            trace=trace,
+            tools=tools,
+            seed=derive_seed(state.seed, "se_query", state.tool, i),
         )
         res = await deps.agents.query_generator.make_query(inp)
         usage.extend(res.usage)
         return res.value
 
     try:
-        out = await generate_guarded(make, lambda q: query_problems(q, trace, list(specs)), deps.settings.pipeline.guard_retries)
+        out = await generate_guarded(
+            make, lambda q: query_problems(q, trace, list(specs)), deps.settings.pipeline.guard_retries
+        )
     except AgentError as exc:
         return {"skipped": f"query:{exc.reason}", "usage": usage}
     if not out.ok:
@@ -174,7 +183,9 @@ async def judge(state: SelfEvalState, runtime: Runtime[Deps]) -> Update:
         finally:
             env.close()
         wanted = state.trace.steps[-1].observations
-        seen = {canonical_json([o.call.name, o.output]) for s in state.transcript for o in s.observations if o.ok}
+        seen = {
+            canonical_json([o.call.name, o.output]) for s in state.transcript for o in s.observations if o.ok
+        }
         reached = all(canonical_json([o.call.name, o.output]) in seen for o in wanted)
         if same_state and reached:
             verdict = "pass"

@@ -20,7 +20,9 @@ class AgentConfig(Model):
 
     impl: str = "offline"
     model: str = ""
-    base_url: str | None = Field(default=None, description="OpenAI-compatible endpoint; None: OPENAI_BASE_URL.")
+    base_url: str | None = Field(
+        default=None, description="OpenAI-compatible endpoint; None: OPENAI_BASE_URL."
+    )
     api_key_env: str = Field(default="OPENAI_API_KEY", description="Environment variable holding the key.")
     temperature: float = 0.6
     max_tokens: int = 4096
@@ -69,7 +71,9 @@ class EnvironmentConfig(Model):
     scenarios: dict[str, dict[str, JsonValue]] = Field(default_factory=dict)
     time_limit_s: float = Field(default=5.0, gt=0)
     max_output_bytes: int = Field(default=64 * 1024, gt=0)
-    suites_per_item: int = Field(default=2, ge=1, description="Suites composed into one trajectory's session.")
+    suites_per_item: int = Field(
+        default=2, ge=1, description="Suites composed into one trajectory's session."
+    )
 
 
 class Range(Model):

@@ -135,7 +135,9 @@ class RunDir:
 
     def load_settings(self) -> Settings:
         if not self.config.exists():
-            raise ConfigError(f"{self.path} is not a run directory (no {CONFIG_FILE}); start one with hardgen run")
+            raise ConfigError(
+                f"{self.path} is not a run directory (no {CONFIG_FILE}); start one with hardgen run"
+            )
         return load_settings(self.config)
 
     def in_flight(self, done: set[int]) -> list[int]:
@@ -149,7 +151,9 @@ class RunDir:
             return []
         finally:
             db.close()
-        items = sorted(int(t.rsplit("/", 1)[1]) for (t,) in rows if "/" in t and t.rsplit("/", 1)[1].isdigit())
+        items = sorted(
+            int(t.rsplit("/", 1)[1]) for (t,) in rows if "/" in t and t.rsplit("/", 1)[1].isdigit()
+        )
         return [i for i in items if i not in done]
 
 
@@ -301,8 +305,13 @@ class Runner:
     def _thread(self, item: int) -> str:
         return f"{self.run_id}/{item}"
 
-    async def _run_item(self, graph: Any, saver: Any, deps: Any, plan: ItemPlan, durability: str) -> GenerateState:
-        config: dict[str, Any] = {"configurable": {"thread_id": self._thread(plan.item)}, "recursion_limit": 10_000}
+    async def _run_item(
+        self, graph: Any, saver: Any, deps: Any, plan: ItemPlan, durability: str
+    ) -> GenerateState:
+        config: dict[str, Any] = {
+            "configurable": {"thread_id": self._thread(plan.item)},
+            "recursion_limit": 10_000,
+        }
         kwargs: dict[str, Any] = {"context": deps}
         if durability != "none":
             kwargs["durability"] = durability

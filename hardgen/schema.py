@@ -158,7 +158,9 @@ class AdvancedParameter(Model):
     name: str
     type: str = Field(description="JSON Schema type name: string, integer, number, boolean, array, object.")
     description: str
-    value: JsonValue = Field(default=None, description="The concrete value in this trace (an external input).")
+    value: JsonValue = Field(
+        default=None, description="The concrete value in this trace (an external input)."
+    )
 
 
 class AdvancedTool(Model):

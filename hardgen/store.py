@@ -102,7 +102,13 @@ class ResultStore:
             cur = self._db.execute(
                 "INSERT OR IGNORE INTO trajectories VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                 (
-                    t.item, t.id, t.status, t.discard_stage, t.discard_reason, len(t.turns), len(t.calls),
+                    t.item,
+                    t.id,
+                    t.status,
+                    t.discard_stage,
+                    t.discard_reason,
+                    len(t.turns),
+                    len(t.calls),
                     canonical_json(t.model_dump(mode="json")),
                 ),
             )
@@ -118,7 +124,8 @@ class ResultStore:
             self._db.executemany("INSERT OR IGNORE INTO attempts VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
             if graph_updates:
                 self._db.execute(
-                    "INSERT OR IGNORE INTO graph_updates VALUES (?, ?)", (t.item, canonical_json(graph_updates))
+                    "INSERT OR IGNORE INTO graph_updates VALUES (?, ?)",
+                    (t.item, canonical_json(graph_updates)),
                 )
             self._db.executemany(
                 "INSERT OR IGNORE INTO usage VALUES (?, ?, ?, ?, ?, ?, ?)",
@@ -135,7 +142,9 @@ class ResultStore:
     def count(self, status: Status | None = None) -> int:
         if status is None:
             return int(self._db.execute("SELECT COUNT(*) FROM trajectories").fetchone()[0])
-        return int(self._db.execute("SELECT COUNT(*) FROM trajectories WHERE status=?", (status,)).fetchone()[0])
+        return int(
+            self._db.execute("SELECT COUNT(*) FROM trajectories WHERE status=?", (status,)).fetchone()[0]
+        )
 
     def trajectories(self, status: Status | None = "kept") -> Iterator[Trajectory]:
         """Stored trajectories in item order (kept ones by default; None for all)."""
@@ -223,7 +232,11 @@ def _attempt_row(item: int, turn: int, step: int, a: object) -> tuple[object, ..
     assert isinstance(a, ReasoningAttempt)
     verdict = a.verdict
     return (
-        item, turn, step, a.attempt, int(bool(verdict and verdict.correct)),
+        item,
+        turn,
+        step,
+        a.attempt,
+        int(bool(verdict and verdict.correct)),
         verdict.error_type if verdict else ("call:parse_error" if a.parse_error else None),
         a.raw,
         canonical_json(verdict.model_dump(mode="json")) if verdict else None,

@@ -6,7 +6,7 @@ needs a logged-in session, a registered card with enough balance, a traveller id
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
 from hardgen.environment.base import Dependency, Suite, ToolError
 from hardgen.environment.registry import register_suite
@@ -49,32 +49,46 @@ class TravelSuite(Suite):
         Dependency("book_flight", "contact_travel_support", "value", "booking_id", "booking_id"),
     )
 
-    # State (public attributes, set from data/travel.json): today, cities, airports, routes, accounts,
-    # session_user, cards, travelers, bookings, insurances, support_tickets, budget_limit,
-    # exchange_rates, next_id.
+    # State: public attributes, set from data/travel.json.
+    today: str
+    cities: dict[str, dict[str, Any]]
+    airports: dict[str, dict[str, Any]]
+    routes: dict[str, dict[str, Any]]
+    accounts: dict[str, dict[str, Any]]
+    session_user: str | None
+    cards: dict[str, dict[str, Any]]
+    travelers: dict[str, dict[str, Any]]
+    bookings: dict[str, dict[str, Any]]
+    insurances: dict[str, dict[str, Any]]
+    support_tickets: dict[str, dict[str, Any]]
+    budget_limit: float | None
+    exchange_rates: dict[str, float]
+    next_id: int
 
     # -------------------------------------------------------------- helpers (private: not tools)
 
     def _require_login(self) -> str:
         if not self.session_user:
-            raise ToolError("No active session: authenticate with a username and password first.", "precondition")
+            raise ToolError(
+                "No active session: authenticate with a username and password first.", "precondition"
+            )
         return str(self.session_user)
 
     def _new_id(self, prefix: str) -> str:
         self.next_id += 1
         return f"{prefix}{self.next_id}"
 
-    def _airport(self, code: str) -> dict:
+    def _airport(self, code: str) -> dict[str, Any]:
         if code not in self.airports:
             raise ToolError(f"Unknown airport code {code!r}.", "not_found")
         return self.airports[code]
 
-    def _booking(self, booking_id: str) -> dict:
+    def _booking(self, booking_id: str) -> dict[str, Any]:
         if booking_id not in self.bookings:
             raise ToolError(f"No booking with id {booking_id!r}.", "not_found")
         return self.bookings[booking_id]
 
-    def _own_card(self, card_id: str) -> dict:
+    def _own_card(self, card_id: str) -> dict[str, Any]:
         user = self._require_login()
         card = self.cards.get(card_id)
         if card is None or card["owner"] != user:
@@ -160,7 +174,8 @@ class TravelSuite(Suite):
         """
         return {
             "airports": [
-                {"airport_code": code, "name": a["name"], "city": a["city"]} for code, a in self.airports.items()
+                {"airport_code": code, "name": a["name"], "city": a["city"]}
+                for code, a in self.airports.items()
             ]
         }
 
@@ -181,7 +196,9 @@ class TravelSuite(Suite):
         ]
         return {"from_airport": from_airport, "routes": routes}
 
-    def get_flight_fare(self, from_airport: str, to_airport: str, travel_class: TravelClass = "economy") -> dict:
+    def get_flight_fare(
+        self, from_airport: str, to_airport: str, travel_class: TravelClass = "economy"
+    ) -> dict:
         """Quote the fare of a direct flight between two airports.
 
         Args:
@@ -192,13 +209,20 @@ class TravelSuite(Suite):
         Returns:
             The fare in US dollars for one traveller.
         """
-        return {"from_airport": from_airport, "to_airport": to_airport, "travel_class": travel_class,
-                "fare": self._fare(from_airport, to_airport, travel_class), "currency": "USD"}
+        return {
+            "from_airport": from_airport,
+            "to_airport": to_airport,
+            "travel_class": travel_class,
+            "fare": self._fare(from_airport, to_airport, travel_class),
+            "currency": "USD",
+        }
 
     def _fare(self, from_airport: str, to_airport: str, travel_class: str) -> float:
         self._airport(from_airport)
         self._airport(to_airport)
-        route = self.routes.get(f"{from_airport}-{to_airport}") or self.routes.get(f"{to_airport}-{from_airport}")
+        route = self.routes.get(f"{from_airport}-{to_airport}") or self.routes.get(
+            f"{to_airport}-{from_airport}"
+        )
         if route is None:
             raise ToolError(f"No direct flight between {from_airport} and {to_airport}.", "not_found")
         return round(route["base_fare"] * _CLASS_FACTOR[travel_class], 2)
@@ -337,9 +361,16 @@ class TravelSuite(Suite):
         card["balance"] = round(card["balance"] - fare, 2)
         booking_id = self._new_id("BK")
         self.bookings[booking_id] = {
-            "owner": self.session_user, "card_id": card_id, "from": from_airport, "to": to_airport,
-            "date": travel_date, "traveler_id": traveler_id, "class": travel_class, "fare": fare,
-            "status": "confirmed", "seat": None,
+            "owner": self.session_user,
+            "card_id": card_id,
+            "from": from_airport,
+            "to": to_airport,
+            "date": travel_date,
+            "traveler_id": traveler_id,
+            "class": travel_class,
+            "fare": fare,
+            "status": "confirmed",
+            "seat": None,
         }
         return {"booking_id": booking_id, "charged": fare, "status": "confirmed"}
 
