@@ -1,0 +1,195 @@
+"""Export a run's kept trajectories for trainers, and read exported files back for ``hardgen verify``.
+
+Formats (``hardgen export DIR --format F -o OUT``):
+
+    llamafactory  ShareGPT JSON lines + the ``dataset_info.json`` entry (SFT with LLaMA-Factory)
+    openai        OpenAI chat messages JSON lines with ``tools`` and ``tool_calls``
+    verl          parquet, one row per assistant response, for RL with Verl and hardgen.reward
+    hf            a Hugging Face ``datasets`` dataset saved to disk (optionally pushed to the Hub)
+
+Every format carries a ``hardgen`` metadata field (a JSON string) with what ``verify`` needs to rebuild
+the environment; the calls and observations are read back from the training content itself.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal, get_args
+
+from hardgen.export.common import (
+    META_KEY,
+    ExportError,
+    ExportMeta,
+    Replay,
+    ReplayStep,
+    RunSource,
+    dataset_name,
+)
+
+__all__ = [
+    "FORMATS",
+    "ExportError",
+    "ExportMeta",
+    "ExportResult",
+    "Format",
+    "Replay",
+    "ReplayStep",
+    "detect_format",
+    "export_run",
+    "read_replays",
+]
+
+log = logging.getLogger(__name__)
+
+Format = Literal["llamafactory", "openai", "verl", "hf"]
+FORMATS: tuple[str, ...] = get_args(Format)
+
+
+@dataclass
+class ExportResult:
+    format: str
+    files: list[Path]
+    trajectories: int
+    records: int
+    seconds: float
+
+
+def export_run(
+    run_dir: str | Path,
+    fmt: str,
+    out: str | Path,
+    *,
+    name: str | None = None,
+    push_to_hub: str | None = None,
+    private: bool = True,
+) -> ExportResult:
+    """Export the kept trajectories of a run directory.
+
+    Args:
+        run_dir: The run directory (it holds ``results.sqlite``).
+        fmt: One of :data:`FORMATS`.
+        out: The output file or folder (see each format for which one it takes).
+        name: The dataset name (LLaMA-Factory entry, file stem); default ``hardgen_<run id>``.
+        push_to_hub: ``hf`` only: also push the dataset to this Hub repository.
+        private: Whether a pushed dataset is private.
+
+    Raises:
+        ExportError: for an unknown format, a folder that is not a run directory, a bad output path.
+    """
+    if fmt not in FORMATS:
+        raise ExportError(f"unknown format {fmt!r}; choose one of {', '.join(FORMATS)}")
+    if push_to_hub and fmt != "hf":
+        raise ExportError("--push-to-hub works with --format hf only")
+    source = RunSource.open(run_dir)
+    stem = name or dataset_name(source.run_id)
+    target = Path(out)
+    start = time.perf_counter()
+    if fmt == "llamafactory":
+        from hardgen.export import llamafactory
+
+        files, records = llamafactory.write(source, target, stem)
+    elif fmt == "openai":
+        from hardgen.export import openai_chat
+
+        files, records = openai_chat.write(source, target, stem)
+    elif fmt == "verl":
+        from hardgen.export import verl
+
+        files, records = verl.write(source, target, stem)
+    else:
+        from hardgen.export import hf
+
+        files, records = hf.write(source, target, stem, push_to_hub=push_to_hub, private=private)
+    seconds = time.perf_counter() - start
+    log.info("exported %d trajectories as %d %s records in %.2f s", source.count, records, fmt, seconds)
+    return ExportResult(format=fmt, files=files, trajectories=source.count, records=records, seconds=seconds)
+
+
+def detect_format(path: str | Path) -> str:
+    """Which export format a file (or folder) is in.
+
+    Raises:
+        ExportError: when it is none of them.
+    """
+    p = Path(path)
+    if not p.exists():
+        raise ExportError(f"{p} does not exist")
+    if p.is_dir():
+        if (p / "state.json").exists():
+            return "hf"
+        if (p / "dataset_info.json").exists():
+            return "llamafactory"
+        raise ExportError(f"{p} is a folder but neither a saved dataset nor a LLaMA-Factory dataset folder")
+    if p.suffix == ".parquet":
+        return "verl"
+    with p.open(encoding="utf-8") as fh:
+        first = next((line for line in fh if line.strip()), "")
+    try:
+        record = json.loads(first) if first else None
+    except json.JSONDecodeError as exc:
+        raise ExportError(f"{p}: not a hardgen export (the first line is not JSON: {exc})") from exc
+    messages = record.get("messages") if isinstance(record, dict) else None
+    if not isinstance(messages, list):
+        raise ExportError(f"{p}: not a hardgen export (no messages in the first record)")
+    roles = {m.get("role") for m in messages if isinstance(m, dict)}
+    if roles & {"function_call", "observation"}:
+        return "llamafactory"
+    return "openai"
+
+
+def read_replays(path: str | Path, fmt: str | None = None) -> Iterator[Replay]:
+    """The trajectories of an exported file, read back for re-execution."""
+    p = Path(path)
+    fmt = fmt or detect_format(p)
+    if fmt == "llamafactory":
+        from hardgen.export import llamafactory
+
+        if p.is_dir():
+            yield from _llamafactory_folder(p)
+        else:
+            yield from llamafactory.read_replays(p)
+    elif fmt == "openai":
+        from hardgen.export import openai_chat
+
+        yield from openai_chat.read_replays(p)
+    elif fmt == "verl":
+        from hardgen.export import verl
+
+        yield from verl.read_replays(p)
+    elif fmt == "hf":
+        from hardgen.export import hf
+
+        yield from hf.read_replays(p)
+    else:
+        raise ExportError(f"unknown format {fmt!r}; choose one of {', '.join(FORMATS)}")
+
+
+def _llamafactory_folder(folder: Path) -> Iterator[Replay]:
+    """Every hardgen dataset listed in a LLaMA-Factory folder's dataset_info.json (others are skipped)."""
+    from hardgen.export import llamafactory
+
+    info = json.loads((folder / "dataset_info.json").read_text(encoding="utf-8"))
+    entries = info.values() if isinstance(info, dict) else []
+    names = [e.get("file_name") for e in entries if isinstance(e, dict)]
+    files = [folder / n for n in names if isinstance(n, str) and _is_hardgen_jsonl(folder / n)]
+    if not files:
+        raise ExportError(f"{folder}/dataset_info.json lists no hardgen dataset file that exists")
+    for f in files:
+        yield from llamafactory.read_replays(f)
+
+
+def _is_hardgen_jsonl(path: Path) -> bool:
+    if not path.is_file():
+        return False
+    with path.open(encoding="utf-8") as fh:
+        first = fh.readline()
+    try:
+        record = json.loads(first)
+    except json.JSONDecodeError:
+        return False
+    return isinstance(record, dict) and META_KEY in record

@@ -1,0 +1,173 @@
+"""OpenAI chat messages: JSON lines with ``messages``, ``tools`` and ``tool_calls`` (arguments as strings).
+
+One record per trajectory::
+
+    {"messages": [
+        {"role": "user", "content": "<query>"},
+        {"role": "assistant", "content": null, "reasoning_content": "<CoT>",
+         "tool_calls": [{"id": "call_0_0_0", "type": "function",
+                         "function": {"name": "get_zipcode", "arguments": "{\\"city\\": \\"Rivermist\\"}"}}]},
+        {"role": "tool", "tool_call_id": "call_0_0_0", "name": "get_zipcode", "content": "<result JSON>"},
+        ...
+        {"role": "assistant", "content": "<summary>"}],
+     "tools": [{"type": "function", "function": {"name": ..., "description": ..., "parameters": {...}}}],
+     "hardgen": "<ExportMeta JSON>"}
+
+The CoT is kept in ``reasoning_content``, the field reasoning models' chat templates (Qwen3, DeepSeek-R1)
+and servers (vLLM, SGLang) use. A parallel step is one assistant message with several tool calls, each
+answered by its own ``tool`` message.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+from pydantic import JsonValue
+
+from hardgen.export.common import (
+    META_KEY,
+    ExportError,
+    ExportMeta,
+    Replay,
+    ReplayStep,
+    RunSource,
+    call_id,
+    export_meta,
+    observation_text,
+    openai_tools,
+    parse_call_objects,
+    responses,
+)
+from hardgen.schema import Trajectory
+
+# Every message has every key in the uniform form (Arrow needs one struct type for all messages).
+MESSAGE_KEYS = ("role", "content", "reasoning_content", "tool_calls", "tool_call_id", "name")
+
+
+def messages(trajectory: Trajectory, *, uniform: bool = False) -> list[dict[str, JsonValue]]:
+    """The trajectory as OpenAI chat messages; ``uniform`` gives every message every key."""
+    out: list[dict[str, JsonValue]] = []
+    for turn in trajectory.turns:
+        out.append({"role": "user", "content": turn.query.text})
+        for response in responses(turn):
+            step = response.step
+            if step is None:
+                out.append({"role": "assistant", "content": turn.summary})
+                continue
+            ids = [call_id(turn.index, step.index, i) for i in range(len(step.calls))]
+            out.append(
+                {
+                    "role": "assistant",
+                    "content": None,
+                    "reasoning_content": step.cot,
+                    "tool_calls": [
+                        {
+                            "id": cid,
+                            "type": "function",
+                            "function": {
+                                "name": c.name,
+                                "arguments": json.dumps(c.arguments, ensure_ascii=False),
+                            },
+                        }
+                        for cid, c in zip(ids, step.calls, strict=True)
+                    ],
+                }
+            )
+            for cid, obs in zip(ids, step.observations, strict=True):
+                out.append(
+                    {
+                        "role": "tool",
+                        "tool_call_id": cid,
+                        "name": obs.call.name,
+                        "content": observation_text(obs),
+                    }
+                )
+    if uniform:
+        out = [{key: m.get(key) for key in MESSAGE_KEYS} for m in out]
+    return out
+
+
+def record(trajectory: Trajectory, source: RunSource) -> dict[str, JsonValue]:
+    msgs: list[JsonValue] = list(messages(trajectory))
+    tools: list[JsonValue] = list(openai_tools(trajectory.tools))
+    return {
+        "messages": msgs,
+        "tools": tools,
+        META_KEY: export_meta(trajectory, source.options).to_json(),
+    }
+
+
+def output_path(out: Path, name: str) -> Path:
+    return out if out.suffix in (".jsonl", ".json") else out / f"{name}.jsonl"
+
+
+def write(source: RunSource, out: Path, name: str) -> tuple[list[Path], int]:
+    path = output_path(out, name)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    count = 0
+    with path.open("w", encoding="utf-8") as fh:
+        for trajectory in source.trajectories():
+            fh.write(json.dumps(record(trajectory, source), ensure_ascii=False))
+            fh.write("\n")
+            count += 1
+    return [path], count
+
+
+# ------------------------------------------------------------------------------------------ reading
+
+
+def replay_messages(messages_value: object, meta: ExportMeta, where: str) -> Replay:
+    """Read calls and tool results back from OpenAI messages."""
+    if not isinstance(messages_value, list):
+        raise ExportError(f"{where}: no messages list")
+    steps: list[ReplayStep] = []
+    pending: dict[str, tuple[ReplayStep, int]] = {}
+    problems: list[str] = []
+    turn, step = -1, 0
+    for i, message in enumerate(messages_value):
+        if not isinstance(message, dict):
+            raise ExportError(f"{where}: message {i} is not an object")
+        role = message.get("role")
+        if role == "user":
+            turn, step = turn + 1, 0
+        elif role == "assistant" and message.get("tool_calls"):
+            tool_calls = message["tool_calls"]
+            if not isinstance(tool_calls, list):
+                raise ExportError(f"{where}: message {i}: tool_calls is not a list")
+            functions = [tc.get("function") if isinstance(tc, dict) else None for tc in tool_calls]
+            calls = parse_call_objects(functions, f"{where} message {i}")
+            current = ReplayStep(turn=turn, step=step, calls=calls, observed=[""] * len(calls))
+            steps.append(current)
+            step += 1
+            for k, tc in enumerate(tool_calls):
+                pending[str(tc.get("id"))] = (current, k)
+        elif role == "tool":
+            key = str(message.get("tool_call_id"))
+            if key not in pending:
+                problems.append(f"message {i}: a tool result for an unknown call id {key!r}")
+                continue
+            target, k = pending.pop(key)
+            content = message.get("content")
+            target.observed[k] = (
+                content if isinstance(content, str) else json.dumps(content, ensure_ascii=False)
+            )
+    for key in pending:
+        problems.append(f"the call {key} has no tool result")
+    return Replay(meta=meta, steps=steps, where=where, problems=problems)
+
+
+def read_replays(path: Path) -> Iterator[Replay]:
+    with path.open(encoding="utf-8") as fh:
+        for n, line in enumerate(fh, start=1):
+            if not line.strip():
+                continue
+            try:
+                rec = json.loads(line)
+            except json.JSONDecodeError as exc:
+                raise ExportError(f"{path}:{n}: not a JSON line: {exc}") from exc
+            if not isinstance(rec, dict):
+                raise ExportError(f"{path}:{n}: a record must be a JSON object")
+            where = f"{path.name}:{n}"
+            yield replay_messages(rec.get("messages"), ExportMeta.from_json(rec.get(META_KEY), where), where)
