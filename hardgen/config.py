@@ -114,6 +114,14 @@ class RunConfig(Model):
     trajectories: int = Field(default=200, ge=1)
     concurrency: int = Field(default=16, ge=1)
     durability: Literal["sync", "async", "exit", "none"] = "sync"
+    sqlite_synchronous: Literal["normal", "full"] = Field(
+        default="normal",
+        description=(
+            "SQLite fsync policy for checkpoints and results. With WAL, 'normal' survives a killed process "
+            "(kill -9) and loses nothing; only an OS crash or power cut can lose the last commits. 'full' "
+            "fsyncs every commit: safe against power loss, several times slower."
+        ),
+    )
 
 
 class Settings(Model):

@@ -29,7 +29,7 @@ import yaml
 
 from hardgen.config import ConfigError, Settings, load_settings
 from hardgen.graphs.state import GenerateState, ItemPlan, derive_seed, rng_for
-from hardgen.schema import Trajectory
+from hardgen.schema import Trajectory, Turn
 from hardgen.store import ResultStore
 
 log = logging.getLogger(__name__)
@@ -41,6 +41,23 @@ CHECKPOINTS_FILE = "checkpoints.sqlite"
 RESULTS_FILE = "results.sqlite"
 ERRORS_FILE = "errors.log"
 FUNNEL_STAGES = ("sample", "tool_maker", "query", "reasoner", "verifier", "execute", "summarize")
+
+
+def sqlite_checkpointer(path: Path, synchronous: str = "normal") -> Any:
+    """An AsyncSqliteSaver on ``path`` in WAL mode with the given fsync policy (an async context manager)."""
+    from contextlib import asynccontextmanager
+
+    import aiosqlite
+    from langgraph.checkpoint.sqlite.aio import AsyncSqliteSaver
+
+    @asynccontextmanager
+    async def open_saver() -> Any:
+        async with aiosqlite.connect(str(path)) as conn:
+            await conn.execute("PRAGMA journal_mode=WAL")
+            await conn.execute(f"PRAGMA synchronous={'FULL' if synchronous == 'full' else 'NORMAL'}")
+            yield AsyncSqliteSaver(conn)
+
+    return open_saver()
 
 
 @dataclass
@@ -84,6 +101,18 @@ def to_trajectory(state: GenerateState, deps: Any) -> Trajectory:
 
     plan = state.plan
     status = "kept" if state.status == "kept" else "discarded"
+    turns = list(state.turns)
+    if status == "discarded" and state.trace and state.advanced_tool and state.query:
+        # The unfinished turn: its verified steps still count for correct-at-k and the funnel.
+        turns.append(
+            Turn(
+                index=state.turn_index,
+                trace=state.trace,
+                advanced_tool=state.advanced_tool,
+                query=state.query,
+                steps=state.steps,
+            )
+        )
     return Trajectory(
         id=f"{state.run_id}/{plan.item}",
         run_id=state.run_id,
@@ -92,7 +121,7 @@ def to_trajectory(state: GenerateState, deps: Any) -> Trajectory:
         suites=plan.suites,
         tools=list(deps.specs(plan.suites).values()),
         initial_state=state.initial_state,
-        turns=state.turns,
+        turns=turns,
         final_state_hash=_final_hash(state, deps) if status == "kept" else "",
         status=status,
         discard_reason=state.discard_reason if status == "discarded" else None,
@@ -203,9 +232,7 @@ class Runner:
         self.keep_checkpoints = keep_checkpoints
 
     def _sqlite_checkpointer(self) -> Any:
-        from langgraph.checkpoint.sqlite.aio import AsyncSqliteSaver
-
-        return AsyncSqliteSaver.from_conn_string(str(self.dir.checkpoints))
+        return sqlite_checkpointer(self.dir.checkpoints, self.settings.run.sqlite_synchronous)
 
     # ------------------------------------------------------------------ setup
 
@@ -243,7 +270,7 @@ class Runner:
 
         pool = suite_pool(self.settings.environment)
         deps = self.build_deps()
-        store = ResultStore(self.dir.results)
+        store = ResultStore(self.dir.results, synchronous=self.settings.run.sqlite_synchronous)
         try:
             store.set_info("run_id", self.run_id)
             store.set_info("settings", self.settings.model_dump(mode="json"))
@@ -253,6 +280,9 @@ class Runner:
                 await run_self_eval(self, deps, store)
             if not self.dir.graph.exists():
                 deps.graph.save(self.dir.graph)
+            # Every run, fresh or resumed, samples from the graph as saved, never from an in-memory
+            # copy that a resumed run would not have: this keeps interrupted runs identical.
+            deps.graph = type(deps.graph).load(self.dir.graph)
             return await self._generate(deps, store, plan_items(self.settings, pool))
         finally:
             store.close()

@@ -70,14 +70,15 @@ class ResultStore:
 
     Args:
         path: The SQLite file (created with its tables when missing).
+        synchronous: ``normal`` (WAL: survives a killed process) or ``full`` (also a power cut).
     """
 
-    def __init__(self, path: str | Path) -> None:
+    def __init__(self, path: str | Path, synchronous: str = "normal") -> None:
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
         self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("PRAGMA synchronous=NORMAL")
+        self._db.execute(f"PRAGMA synchronous={'FULL' if synchronous == 'full' else 'NORMAL'}")
         self._db.executescript(SCHEMA)
 
     # ------------------------------------------------------------------ run info
@@ -109,7 +110,7 @@ class ResultStore:
                     t.discard_reason,
                     len(t.turns),
                     len(t.calls),
-                    canonical_json(t.model_dump(mode="json")),
+                    _ordered_json(t.model_dump(mode="json")),
                 ),
             )
             if cur.rowcount == 0:
@@ -220,6 +221,12 @@ class _Tx:
 
     def __exit__(self, exc_type: object, exc: object, tb: object) -> None:
         self.db.execute("ROLLBACK" if exc_type else "COMMIT")
+
+
+def _ordered_json(value: object) -> str:
+    """Compact JSON that keeps key order: environment state is ordered data (a listing's order is part
+    of a tool's output), so sorting keys here would make replays differ from the run."""
+    return json.dumps(value, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
 
 
 def _reason_key(stage: str | None, reason: str | None) -> str:

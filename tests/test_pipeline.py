@@ -121,9 +121,13 @@ def test_resume_after_an_exception_inside_a_node(tmp_path: Path) -> None:
     first = run(flaky, tmp_path / "r")
     assert first.errors > 0, "the flaky summariser raised inside a node"
     calls_after_first = len(log.read_text().splitlines())
-    second = asyncio.run(Runner(flaky, tmp_path / "r").run())
-    assert second.errors == 0
-    assert second.kept + second.discarded == 24
+    # Each turn's summary raises once; a multi-turn item may need more than one resume.
+    for _ in range(5):
+        again = asyncio.run(Runner(flaky, tmp_path / "r").run())
+        if again.errors == 0:
+            break
+    assert again.errors == 0
+    assert again.kept + again.discarded == 24
     # Resuming re-ran only the failed node: the Tool Maker ran for no item a second time.
     reference_log = tmp_path / "reference.log"
     reference = small_settings(
