@@ -1,0 +1,356 @@
+"""The one model factory of the LLM path, and the guarded call every LLM role goes through.
+
+Every role talks to an OpenAI-compatible ``/v1/chat/completions`` endpoint (OpenAI, vLLM, SGLang, Ollama)
+through LangChain's ``ChatOpenAI``, built here from the role's :class:`~hardgen.config.AgentConfig`.
+
+Decisions (each covered by tests against a real local HTTP server):
+
+* **Retries** are the openai SDK's own (``max_retries``): 408/409/429/5xx responses, connection errors
+  and timeouts are retried with exponential backoff (0.5 s doubling up to 8 s, with jitter), and a
+  server's ``Retry-After``/``retry-after-ms`` header is honoured. A second retry layer on top would only
+  multiply waits. When the retries are used up, the error becomes an :class:`LLMAgentError` with a
+  namespaced reason: ``llm:timeout``, ``llm:unreachable``, ``llm:http_<status>``, ``llm:bad_response``.
+* **Reasoning text**: ``ChatOpenAI`` drops the non-standard ``reasoning_content`` (vLLM, SGLang,
+  DeepSeek) and ``reasoning`` (Ollama, newer vLLM) message fields. :class:`ReasoningChatOpenAI` keeps
+  them in ``AIMessage.additional_kwargs["reasoning_content"]``.
+* **max_tokens**: ``ChatOpenAI`` sends ``max_completion_tokens``, which Ollama ignores; servers other than
+  api.openai.com get ``max_tokens`` (understood by vLLM, SGLang and Ollama).
+* **Concurrency**: one ``asyncio.Semaphore`` per endpoint (base URL) and event loop caps the requests in
+  flight to a server, whichever roles share it. The runner passes
+  ``settings.agents.max_concurrency_per_endpoint`` to :func:`set_default_endpoint_limit`; a role's
+  ``options.max_concurrency_per_endpoint`` sets its endpoint's own limit (:func:`set_endpoint_limit`).
+* **No structured-output mode**: answers are requested as plain text and parsed by the roles, because a
+  ``json_schema`` response format breaks on reasoning models that write ``<think>`` text inline.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import weakref
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import urlparse
+
+import openai
+from langchain_core.language_models import LanguageModelInput
+from langchain_core.messages import AIMessage, BaseMessage
+from langchain_core.outputs import ChatResult
+from langchain_core.runnables import Runnable
+from langchain_openai import ChatOpenAI
+from pydantic import SecretStr
+
+from hardgen.agents.base import AgentError
+from hardgen.config import AgentConfig, ConfigError
+from hardgen.schema import TokenUsage, ToolCall, canonical_json
+
+logger = logging.getLogger(__name__)
+
+OPENAI_BASE_URL = "https://api.openai.com/v1"
+DUMMY_API_KEY = "not-needed"  # vLLM, SGLang and Ollama accept any key; the SDK insists on one
+DEFAULT_ENDPOINT_LIMIT = 64
+REASONING_FIELDS = ("reasoning_content", "reasoning")
+
+
+class LLMAgentError(AgentError):
+    """An :class:`AgentError` of the LLM path; ``usage`` is the token usage spent before it gave up."""
+
+    def __init__(self, reason: str, message: str, raw: str = "", usage: Sequence[TokenUsage] = ()) -> None:
+        super().__init__(reason, message, raw)
+        self.usage = list(usage)
+
+
+# ------------------------------------------------------------------------------------------ model
+
+
+class ReasoningChatOpenAI(ChatOpenAI):
+    """``ChatOpenAI`` that keeps a server's separate reasoning text and speaks ``max_tokens`` to
+    non-OpenAI servers."""
+
+    def _create_chat_result(
+        self, response: dict[str, Any] | openai.BaseModel, generation_info: dict[str, Any] | None = None
+    ) -> ChatResult:
+        result = super()._create_chat_result(response, generation_info)
+        data = response if isinstance(response, dict) else response.model_dump()
+        for generation, choice in zip(result.generations, data.get("choices") or [], strict=False):
+            message = (choice.get("message") or {}) if isinstance(choice, dict) else {}
+            reasoning = _reasoning_of(message)
+            if reasoning:
+                generation.message.additional_kwargs["reasoning_content"] = reasoning
+        return result
+
+    def _get_request_payload(
+        self, input_: LanguageModelInput, *, stop: list[str] | None = None, **kwargs: Any
+    ) -> dict[str, Any]:
+        payload: dict[str, Any] = super()._get_request_payload(input_, stop=stop, **kwargs)
+        if not is_openai_endpoint(self.openai_api_base) and "max_completion_tokens" in payload:
+            payload["max_tokens"] = payload.pop("max_completion_tokens")
+        return payload
+
+
+def _reasoning_of(message: Mapping[str, Any]) -> str:
+    for name in REASONING_FIELDS:
+        value = message.get(name)
+        if isinstance(value, str) and value.strip():
+            return value
+    return ""
+
+
+def resolve_base_url(base_url: str | None) -> str:
+    """The endpoint a role talks to: its ``base_url``, else ``OPENAI_BASE_URL``, else OpenAI's."""
+    url = base_url or os.environ.get("OPENAI_BASE_URL") or OPENAI_BASE_URL
+    return url.rstrip("/")
+
+
+def is_openai_endpoint(base_url: str | None) -> bool:
+    """Whether ``base_url`` is OpenAI's own API (which needs a real key and ``max_completion_tokens``)."""
+    host = (urlparse(resolve_base_url(base_url)).hostname or "").lower()
+    return host == "openai.com" or host.endswith(".openai.com")
+
+
+_MODELS: dict[tuple[str, ...], ChatOpenAI] = {}
+_LOOP_MODELS: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[tuple[str, ...], ChatOpenAI]] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def make_chat_model(config: AgentConfig) -> ChatOpenAI:
+    """The chat model for one role, shared by every role with the same endpoint, model and parameters.
+
+    Inside a running event loop the model is also specific to that loop and has its own HTTP connection
+    pool: pooled connections belong to the loop that opened them, and reusing one from a closed loop (a
+    second ``asyncio.run`` in the same process) fails.
+
+    Raises:
+        ConfigError: No model name, or no API key while talking to api.openai.com.
+    """
+    if not config.model:
+        raise ConfigError("model is empty: an 'llm' agent needs the name of the model to call")
+    base_url = resolve_base_url(config.base_url)
+    api_key = os.environ.get(config.api_key_env, "")
+    if not api_key:
+        if is_openai_endpoint(base_url):
+            raise ConfigError(
+                f"the environment variable {config.api_key_env} holds no API key, and {base_url} needs one: "
+                f"export {config.api_key_env}=... or point base_url at a local server (vLLM, SGLang, Ollama)"
+            )
+        api_key = DUMMY_API_KEY
+    key = (
+        base_url,
+        config.model,
+        api_key,
+        repr(config.temperature),
+        str(config.max_tokens),
+        repr(config.timeout_s),
+        str(config.max_retries),
+        canonical_json(config.extra_body),
+    )
+    try:
+        loop: asyncio.AbstractEventLoop | None = asyncio.get_running_loop()
+    except RuntimeError:
+        loop = None
+    cache = _MODELS if loop is None else _LOOP_MODELS.setdefault(loop, {})
+    model = cache.get(key)
+    if model is None:
+        extra: dict[str, Any] = {}
+        if loop is not None:
+            extra["http_async_client"] = openai.DefaultAsyncHttpxClient()
+        model = ReasoningChatOpenAI(
+            model=config.model,
+            base_url=base_url,
+            api_key=SecretStr(api_key),
+            temperature=config.temperature,
+            max_completion_tokens=config.max_tokens,
+            timeout=config.timeout_s,
+            max_retries=config.max_retries,
+            extra_body=dict(config.extra_body) or None,
+            use_responses_api=False,
+            **extra,
+        )
+        cache[key] = model
+        logger.debug("chat model %s at %s", config.model, base_url)
+    return model
+
+
+async def aclose_chat_models() -> None:
+    """Close the HTTP connections of the running loop's chat models (call before the loop ends)."""
+    models = _LOOP_MODELS.pop(asyncio.get_running_loop(), {})
+    for model in models.values():
+        client = model.http_async_client
+        if client is not None:
+            await client.aclose()
+
+
+def clear_model_cache() -> None:
+    """Forget every cached chat model (tests; a changed API key)."""
+    _MODELS.clear()
+    _LOOP_MODELS.clear()
+
+
+# ------------------------------------------------------------------------------------ concurrency
+
+
+_ANY_ENDPOINT = "*"
+_LIMITS: dict[str, int] = {}
+_SEMAPHORES: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[str, asyncio.Semaphore]] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def _check_limit(limit: int) -> None:
+    if isinstance(limit, bool) or not isinstance(limit, int) or limit < 1:
+        raise ConfigError(f"max_concurrency_per_endpoint must be an integer of at least 1, not {limit!r}")
+
+
+def set_default_endpoint_limit(limit: int) -> None:
+    """The limit of every endpoint without its own (``settings.agents.max_concurrency_per_endpoint``)."""
+    _check_limit(limit)
+    _LIMITS[_ANY_ENDPOINT] = limit
+    _SEMAPHORES.clear()
+
+
+def set_endpoint_limit(base_url: str | None, limit: int) -> None:
+    """Allow at most ``limit`` requests in flight to ``base_url`` (new requests see the new limit)."""
+    _check_limit(limit)
+    url = resolve_base_url(base_url)
+    _LIMITS[url] = limit
+    for semaphores in _SEMAPHORES.values():
+        semaphores.pop(url, None)
+
+
+def endpoint_limit(base_url: str | None) -> int:
+    """The concurrency limit of ``base_url``: its own, else the default one, else 64."""
+    return _LIMITS.get(resolve_base_url(base_url), _LIMITS.get(_ANY_ENDPOINT, DEFAULT_ENDPOINT_LIMIT))
+
+
+def reset_endpoint_limits() -> None:
+    """Forget every limit set with :func:`set_endpoint_limit` (tests)."""
+    _LIMITS.clear()
+    _SEMAPHORES.clear()
+
+
+def _endpoint_semaphore(base_url: str) -> asyncio.Semaphore:
+    # asyncio primitives belong to one event loop, so each loop gets its own semaphores.
+    per_loop = _SEMAPHORES.setdefault(asyncio.get_running_loop(), {})
+    semaphore = per_loop.get(base_url)
+    if semaphore is None:
+        semaphore = per_loop[base_url] = asyncio.Semaphore(endpoint_limit(base_url))
+    return semaphore
+
+
+# ------------------------------------------------------------------------------------------- call
+
+
+@dataclass
+class ModelReply:
+    """One chat completion, reduced to what the roles use."""
+
+    content: str
+    reasoning: str
+    finish_reason: str
+    usage: TokenUsage
+    tool_calls: list[ToolCall] = field(default_factory=list)
+    invalid_tool_calls: list[str] = field(default_factory=list)
+
+
+async def call_model(
+    model: Runnable[LanguageModelInput, BaseMessage],
+    messages: Sequence[BaseMessage],
+    *,
+    role: str,
+    config: AgentConfig,
+    **kwargs: Any,
+) -> ModelReply:
+    """Send ``messages`` once (the SDK retries transient failures) under the endpoint's concurrency limit.
+
+    Raises:
+        LLMAgentError: ``llm:timeout``, ``llm:unreachable``, ``llm:http_<status>`` or ``llm:bad_response``
+            once the retries are used up.
+    """
+    base_url = resolve_base_url(config.base_url)
+    where = f"{config.model} at {base_url}"
+    async with _endpoint_semaphore(base_url):
+        try:
+            message = await model.ainvoke(list(messages), **kwargs)
+        except openai.APITimeoutError as exc:
+            raise LLMAgentError(
+                "llm:timeout",
+                f"{role}: {where} did not answer within {config.timeout_s:g} s "
+                f"({config.max_retries} retries); raise timeout_s or check the server",
+            ) from exc
+        except openai.APIConnectionError as exc:
+            raise LLMAgentError(
+                "llm:unreachable", f"{role}: cannot reach {where}: {exc}; is the server running?"
+            ) from exc
+        except openai.APIStatusError as exc:
+            raise LLMAgentError(
+                f"llm:http_{exc.status_code}",
+                f"{role}: {where} answered HTTP {exc.status_code}: {_hint(exc)}",
+            ) from exc
+        except (openai.OpenAIError, ValueError, KeyError, TypeError) as exc:
+            # langchain-openai raises the builtin ones for a 200 response that is not a chat completion.
+            raise LLMAgentError(
+                "llm:bad_response", f"{role}: {where} sent something that is not a chat completion: {exc}"
+            ) from exc
+    if not isinstance(message, AIMessage):
+        raise LLMAgentError("llm:bad_response", f"{role}: {where} sent no assistant message")
+    return _reply(message, role=role, model_name=config.model)
+
+
+def _hint(exc: openai.APIStatusError) -> str:
+    hints = {
+        401: "the API key was refused; check the variable named by api_key_env",
+        404: "unknown model or path; check model and base_url (it usually ends in /v1)",
+        429: "rate limited after every retry; lower max_concurrency_per_endpoint",
+    }
+    detail = str(exc.message or "").strip()
+    hint = hints.get(exc.status_code) or (
+        "the server failed" if exc.status_code >= 500 else "request refused"
+    )
+    return f"{hint} ({detail})" if detail else hint
+
+
+def _reply(message: AIMessage, *, role: str, model_name: str) -> ModelReply:
+    meta = message.response_metadata or {}
+    usage: Mapping[str, Any] = message.usage_metadata or {}
+    token_usage = TokenUsage(
+        role=role,
+        model=str(meta.get("model_name") or model_name),
+        prompt_tokens=int(usage.get("input_tokens", 0) or 0),
+        completion_tokens=int(usage.get("output_tokens", 0) or 0),
+    )
+    reasoning = message.additional_kwargs.get("reasoning_content")
+    calls: list[ToolCall] = []
+    invalid: list[str] = [
+        f"{tc.get('name') or '?'}: {tc.get('error') or 'unreadable arguments'}"
+        for tc in message.invalid_tool_calls
+    ]
+    for tc in message.tool_calls:
+        try:
+            calls.append(ToolCall(name=tc["name"], arguments=tc.get("args") or {}))
+        except ValueError as exc:
+            invalid.append(f"{tc.get('name')}: {exc}")
+    return ModelReply(
+        content=message_text(message),
+        reasoning=reasoning if isinstance(reasoning, str) else "",
+        finish_reason=str(meta.get("finish_reason") or ""),
+        usage=token_usage,
+        tool_calls=calls,
+        invalid_tool_calls=invalid,
+    )
+
+
+def message_text(message: BaseMessage) -> str:
+    """The text of a message whose content may be a string or a list of content blocks."""
+    content = message.content
+    if isinstance(content, str):
+        return content
+    parts: list[str] = []
+    for block in content:
+        if isinstance(block, str):
+            parts.append(block)
+        elif isinstance(block, dict) and block.get("type") == "text":
+            parts.append(str(block.get("text", "")))
+    return "".join(parts)
