@@ -43,6 +43,21 @@ ERRORS_FILE = "errors.log"
 FUNNEL_STAGES = ("sample", "tool_maker", "query", "reasoner", "verifier", "execute", "summarize")
 
 
+def checkpoint_types() -> list[tuple[str, str]]:
+    """The schema models graph state may hold: LangGraph deserialises only allow-listed types."""
+    import inspect
+
+    from hardgen import schema
+    from hardgen.graphs import state
+
+    types = []
+    for module in (schema, state):
+        for name, obj in vars(module).items():
+            if inspect.isclass(obj) and issubclass(obj, schema.Model) and obj.__module__ == module.__name__:
+                types.append((module.__name__, name))
+    return types
+
+
 def sqlite_checkpointer(path: Path, synchronous: str = "normal") -> Any:
     """An AsyncSqliteSaver on ``path`` in WAL mode with the given fsync policy (an async context manager)."""
     from contextlib import asynccontextmanager
@@ -55,7 +70,7 @@ def sqlite_checkpointer(path: Path, synchronous: str = "normal") -> Any:
         async with aiosqlite.connect(str(path)) as conn:
             await conn.execute("PRAGMA journal_mode=WAL")
             await conn.execute(f"PRAGMA synchronous={'FULL' if synchronous == 'full' else 'NORMAL'}")
-            yield AsyncSqliteSaver(conn)
+            yield AsyncSqliteSaver(conn).with_allowlist(checkpoint_types())
 
     return open_saver()
 
@@ -269,6 +284,11 @@ class Runner:
         from hardgen.environment.backends import suite_pool
 
         pool = suite_pool(self.settings.environment)
+        uses_llm = self._uses_llm()
+        if uses_llm:
+            from hardgen.agents.llm_client import set_default_endpoint_limit
+
+            set_default_endpoint_limit(self.settings.agents.max_concurrency_per_endpoint)
         deps = self.build_deps()
         store = ResultStore(self.dir.results, synchronous=self.settings.run.sqlite_synchronous)
         try:
@@ -286,6 +306,17 @@ class Runner:
             return await self._generate(deps, store, plan_items(self.settings, pool))
         finally:
             store.close()
+            if uses_llm:
+                from hardgen.agents.llm_client import aclose_chat_models
+
+                await aclose_chat_models()
+
+    def _uses_llm(self) -> bool:
+        a = self.settings.agents
+        roles = [a.tool_maker, a.query_generator, a.reasoner, a.verifier, a.summarizer]
+        if self.settings.self_eval.enabled:
+            roles += self.settings.self_eval.targets
+        return any(r.impl == "llm" for r in roles)
 
     async def _generate(self, deps: Any, store: ResultStore, plans: list[ItemPlan]) -> RunSummary:
         from hardgen.graphs.generate import build_graph
