@@ -88,7 +88,7 @@ def tool_spec(func: Callable[..., object], *, suite: str = "", domain: str = "")
         raise SpecError(f"tool {name!r} has no docstring")
     parsed = docstring_parser.parse(doc, style=docstring_parser.DocstringStyle.GOOGLE)
     hints = typing.get_type_hints(func)
-    param_docs = {p.arg_name: (p.description or "").strip() for p in parsed.params}
+    param_docs = {p.arg_name: _one_line(p.description) for p in parsed.params}
     properties: JSONDict = {}
     required: list[str] = []
     for pname, param in inspect.signature(func).parameters.items():
@@ -106,17 +106,23 @@ def tool_spec(func: Callable[..., object], *, suite: str = "", domain: str = "")
         else:
             schema["default"] = param.default
         properties[pname] = schema
-    description = " ".join(
-        part.strip() for part in (parsed.short_description, parsed.long_description) if part and part.strip()
-    )
+    parts = (parsed.short_description, parsed.long_description)
+    description = " ".join(_one_line(part) for part in parts if part and part.strip())
     if not description:
         raise SpecError(f"tool {name!r} has an empty description")
-    returns: JSONDict = annotation_schema(hints["return"], f"tool {name!r} return") if "return" in hints else {}
+    returns: JSONDict = (
+        annotation_schema(hints["return"], f"tool {name!r} return") if "return" in hints else {}
+    )
     if parsed.returns and parsed.returns.description:
-        returns["description"] = parsed.returns.description.strip()
+        returns["description"] = _one_line(parsed.returns.description)
         description = f"{description} Returns: {returns['description']}"
     parameters: JSONDict = {"type": "object", "properties": properties, "required": required}
     parameters["additionalProperties"] = False
     return ToolSpec(
         name=name, description=description, parameters=parameters, returns=returns, suite=suite, domain=domain
     )
+
+
+def _one_line(text: str | None) -> str:
+    """A docstring fragment as one line: wrapped source lines are not line breaks for the model."""
+    return " ".join((text or "").split())

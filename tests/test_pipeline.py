@@ -44,7 +44,8 @@ def content_hash(run_dir: Path) -> str:
     from hardgen.schema import content_hash as hash_json
 
     with ResultStore(run_dir / "results.sqlite") as store:
-        return hash_json([t.model_dump(mode="json", exclude={"id", "run_id"}) for t in store.trajectories(None)])
+        dumps = [t.model_dump(mode="json", exclude={"id", "run_id"}) for t in store.trajectories(None)]
+        return hash_json(dumps)
 
 
 def test_plans_depend_only_on_seed_and_index() -> None:

@@ -1,0 +1,303 @@
+"""Cases for the file-system suite (default state: cwd /workspace, seed tree in data/filesystem.json)."""
+
+from __future__ import annotations
+
+from tests.suite_cases import Case
+
+
+def cd(folder: str) -> tuple[str, dict[str, str]]:
+    return ("cd", {"folder": folder})
+
+
+ARCHIVE = cd("archive")
+NOT_HERE = "tool:precondition"
+
+CASES: list[Case] = [
+    Case("pwd", {}, True, expect={"current_working_directory": "/workspace"}),
+    Case(
+        "pwd",
+        {},
+        True,
+        setup=(cd("data/raw"),),
+        id="after-cd",
+        expect={"current_working_directory": "/workspace/data/raw"},
+    ),
+    Case("pwd", {"verbose": True}, False, "env:unexpected_argument"),
+    Case(
+        "ls",
+        {},
+        True,
+        expect={
+            "current_directory": "/workspace",
+            "entries": [
+                {"name": "README.md", "type": "file"},
+                {"name": "archive", "type": "directory"},
+                {"name": "data", "type": "directory"},
+                {"name": "projects", "type": "directory"},
+                {"name": "reports", "type": "directory"},
+                {"name": "tmp", "type": "directory"},
+            ],
+        },
+    ),
+    Case(
+        "ls",
+        {"show_hidden": True},
+        True,
+        setup=(cd("data"),),
+        id="hidden",
+        expect={
+            "entries": [
+                {"name": "customers.csv", "type": "file"},
+                {"name": "products.json", "type": "file"},
+                {"name": "raw", "type": "directory"},
+                {"name": "unggv.json", "type": "file"},
+            ]
+        },
+    ),
+    Case("ls", {"show_hidden": "yes"}, False, "env:wrong_type"),
+    Case("cd", {"folder": "data"}, True, expect={"current_working_directory": "/workspace/data"}),
+    Case(
+        "cd",
+        {"folder": ".."},
+        True,
+        setup=(cd("data/raw"),),
+        id="up",
+        expect={"current_working_directory": "/workspace/data"},
+    ),
+    Case(
+        "cd",
+        {"folder": "/workspace/reports/2026"},
+        True,
+        id="absolute",
+        expect={"current_working_directory": "/workspace/reports/2026"},
+    ),
+    Case("cd", {"folder": "raw"}, False, "tool:not_found", id="not-a-child"),
+    Case("cd", {"folder": "README.md"}, False, "tool:invalid", id="file"),
+    Case("cd", {"folder": ".."}, False, "tool:permission", id="above-root"),
+    Case("find", {"path": ".", "name": "dtpsp"}, True, expect={"matches": ["./data/raw/dtpsp.json"]}),
+    Case(
+        "find",
+        {"path": "reports", "name": "*.csv"},
+        True,
+        id="glob",
+        expect={"matches": ["reports/2026/february_sales.csv", "reports/2026/january_sales.csv"]},
+    ),
+    Case(
+        "find",
+        {"name": "test"},
+        True,
+        setup=(cd("projects"),),
+        id="directories",
+        expect={"matches": ["./atlas/tests", "./atlas/tests/test_loader.py"]},
+    ),
+    Case("find", {"path": "nowhere"}, False, "tool:not_found"),
+    Case("find", {"path": "README.md"}, False, "tool:not_found", id="file-as-path"),
+    Case(
+        "du",
+        {"path": "archive", "human_readable": True},
+        True,
+        expect={"path": "/workspace/archive", "bytes": 354, "files": 3, "size": "354 B"},
+    ),
+    Case("du", {"path": "/etc"}, False, "tool:permission"),
+    Case(
+        "cat",
+        {"file_name": "unggv.json"},
+        True,
+        setup=(cd("data"),),
+        expect={"file_content": '{\n  "data": {\n    "id": "94",\n    "type": "product"\n  }\n}\n'},
+    ),
+    Case("cat", {"file_name": "unggv.json"}, False, NOT_HERE, id="not-in-cwd"),
+    Case("cat", {"file_name": "data/unggv.json"}, False, "tool:invalid", id="path"),
+    Case("cat", {"file_name": "nothing.txt"}, False, "tool:not_found"),
+    Case("cat", {"file_name": "data"}, False, "tool:invalid", id="directory"),
+    Case(
+        "head",
+        {"file_name": "budget_2024.csv", "lines": 2},
+        True,
+        setup=(ARCHIVE,),
+        expect={"first_lines": "category,planned,actual\nsalaries,820000,834500"},
+    ),
+    Case("head", {"file_name": "budget_2024.csv", "lines": 0}, False, "tool:invalid", setup=(ARCHIVE,)),
+    Case("head", {"file_name": "budget_2024.csv"}, False, NOT_HERE),
+    Case(
+        "tail",
+        {"file_name": "dtpsp.json", "lines": 3},
+        True,
+        setup=(cd("data"), cd("raw")),
+        expect={"last_lines": "    }\n  }\n}"},
+    ),
+    Case("tail", {"file_name": "dtpsp.json", "lines": 3}, False, NOT_HERE, setup=(cd("data"),)),
+    Case("wc", {"file_name": "budget_2024.csv"}, True, setup=(ARCHIVE,), expect={"count": 5}),
+    Case(
+        "wc",
+        {"file_name": "budget_2024.csv", "mode": "words"},
+        True,
+        setup=(ARCHIVE,),
+        id="words",
+        expect={"count": 5},
+    ),
+    Case(
+        "wc", {"file_name": "budget_2024.csv", "mode": "bytes"}, False, "env:invalid_value", setup=(ARCHIVE,)
+    ),
+    Case(
+        "grep",
+        {"file_name": "notes.txt", "pattern": "todo", "ignore_case": True},
+        True,
+        setup=(cd("projects/atlas"),),
+        expect={"count": 1, "matching_lines": [{"line_number": 3, "line": "- TODO: write tests for loader"}]},
+    ),
+    Case(
+        "grep",
+        {"file_name": "notes.txt", "pattern": "todo"},
+        True,
+        setup=(cd("projects/atlas"),),
+        id="case-sensitive",
+        expect={"count": 0},
+    ),
+    Case(
+        "grep",
+        {"file_name": "notes.txt", "pattern": ""},
+        False,
+        "tool:invalid",
+        setup=(cd("projects/atlas"),),
+    ),
+    Case(
+        "sort",
+        {"file_name": "budget_2024.csv", "reverse": True},
+        True,
+        setup=(ARCHIVE,),
+        expect={
+            "sorted_content": "travel,24000,18900\nsalaries,820000,834500\nequipment,40000,37600\n"
+            "cloud,96000,103250\ncategory,planned,actual"
+        },
+    ),
+    Case("sort", {"file_name": "budget_2024.csv"}, False, NOT_HERE),
+    Case(
+        "diff",
+        {"file_name1": "budget_2024.csv", "file_name2": "budget_2024.csv"},
+        True,
+        setup=(ARCHIVE,),
+        id="identical",
+        expect={"identical": True, "diff_lines": ""},
+    ),
+    Case(
+        "diff",
+        {"file_name1": "budget_2024.csv", "file_name2": "budget_2025.csv"},
+        True,
+        setup=(ARCHIVE,),
+        expect={"identical": False},
+    ),
+    Case(
+        "diff",
+        {"file_name1": "budget_2024.csv", "file_name2": "q3_summary.txt"},
+        False,
+        NOT_HERE,
+        setup=(ARCHIVE,),
+    ),
+    Case(
+        "stat",
+        {"name": "README.md"},
+        True,
+        expect={"path": "/workspace/README.md", "type": "file", "size_bytes": 242, "lines": 8},
+    ),
+    Case(
+        "stat",
+        {"name": "raw"},
+        True,
+        setup=(cd("data"),),
+        id="directory",
+        expect={"type": "directory", "entries": 3},
+    ),
+    Case("stat", {"name": "raw"}, False, NOT_HERE, id="not-in-cwd"),
+    Case(
+        "mkdir",
+        {"dir_name": "summaries"},
+        True,
+        setup=(cd("reports"),),
+        expect={"path": "/workspace/reports/summaries"},
+    ),
+    Case("mkdir", {"dir_name": "2025"}, False, "tool:conflict", setup=(cd("reports"),)),
+    Case("mkdir", {"dir_name": "a/b"}, False, "tool:invalid"),
+    Case("rmdir", {"dir_name": "tmp"}, True, expect={"removed": "/workspace/tmp"}),
+    Case("rmdir", {"dir_name": "data"}, False, "tool:conflict", id="not-empty"),
+    Case("rmdir", {"dir_name": "README.md"}, False, "tool:invalid", id="file"),
+    Case("touch", {"file_name": "todo.txt"}, True, setup=(cd("tmp"),), expect={"created": True}),
+    Case("touch", {"file_name": "README.md"}, True, id="existing", expect={"created": False}),
+    Case("touch", {"file_name": "tmp"}, False, "tool:conflict"),
+    Case("echo", {"content": "hello"}, True, expect={"terminal_output": "hello"}),
+    Case(
+        "echo",
+        {"content": "build passed", "file_name": "status.txt"},
+        True,
+        setup=(cd("tmp"),),
+        id="write",
+        expect={"file_name": "status.txt", "size_bytes": 13},
+    ),
+    Case(
+        "echo",
+        {"content": "- check sensors", "file_name": "notes.txt", "append": True},
+        True,
+        setup=(cd("projects/atlas"),),
+        id="append",
+        expect={"size_bytes": 152},
+    ),
+    Case("echo", {"content": "x", "file_name": "archive"}, False, "tool:conflict"),
+    Case(
+        "mv",
+        {"source": "README.md", "destination": "tmp"},
+        True,
+        expect={"from": "/workspace/README.md", "to": "/workspace/tmp/README.md"},
+    ),
+    Case(
+        "mv",
+        {"source": "draft_notes.md", "destination": "march_draft.md"},
+        True,
+        setup=(cd("reports/2026"),),
+        id="rename",
+        expect={"to": "/workspace/reports/2026/march_draft.md"},
+    ),
+    Case(
+        "mv",
+        {"source": "archive", "destination": "/workspace/tmp"},
+        True,
+        id="directory",
+        expect={"to": "/workspace/tmp/archive"},
+    ),
+    Case("mv", {"source": "data", "destination": "data/raw"}, False, "tool:invalid", id="into-itself"),
+    Case(
+        "mv",
+        {"source": "budget_2024.csv", "destination": "budget_2025.csv"},
+        False,
+        "tool:conflict",
+        setup=(ARCHIVE,),
+    ),
+    Case("mv", {"source": "budget_2024.csv", "destination": "tmp"}, False, NOT_HERE),
+    Case(
+        "cp",
+        {"source": "budget_2024.csv", "destination": "budget_2024_backup.csv"},
+        True,
+        setup=(ARCHIVE,),
+        expect={"to": "/workspace/archive/budget_2024_backup.csv"},
+    ),
+    Case(
+        "cp",
+        {"source": "raw", "destination": "/workspace/tmp"},
+        True,
+        setup=(cd("data"),),
+        id="directory",
+        expect={"to": "/workspace/tmp/raw"},
+    ),
+    Case(
+        "cp", {"source": "README.md", "destination": "../README.md"}, False, "tool:permission", id="outside"
+    ),
+    Case("cp", {"source": "README.md", "destination": "."}, False, "tool:invalid", id="onto-itself"),
+    Case(
+        "rm",
+        {"file_name": "budget_2024.csv"},
+        True,
+        setup=(ARCHIVE,),
+        expect={"removed": "/workspace/archive/budget_2024.csv"},
+    ),
+    Case("rm", {"file_name": "budget_2024.csv"}, False, NOT_HERE),
+    Case("rm", {"file_name": "tmp"}, False, "tool:invalid", id="directory"),
+]
