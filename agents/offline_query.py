@@ -1,0 +1,542 @@
+"""Phase II without a model: the offline Tool Maker (eq. 3) and Hard-Query Generator (eq. 4).
+
+The Tool Maker abstracts a trace into one advanced tool whose parameters are the trace's external
+inputs (values no earlier output produced, :func:`hardgen.dataflow.external_inputs`). The Query
+Generator turns that tool into a request a user would write: the end goal in the words of the final
+tool's description, every external input stated with a label ("the origin city Rivermist"), none of
+the primitive tools named and no intermediate value stated.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from pydantic import JsonValue
+
+from hardgen.agents.offline_text import (
+    ORDINALS,
+    ROLE_LABEL,
+    family_of,
+    first_sentence,
+    is_login_tool,
+    is_logout_tool,
+    join_words,
+    json_type_of,
+    label,
+    lower_first,
+    param_description,
+    param_schema,
+    render_value,
+    returns_description,
+    role_of,
+    schema_types,
+    singular,
+    upper_first,
+    words,
+)
+from hardgen.dataflow import (
+    ExternalInput,
+    IntermediateValue,
+    external_inputs,
+    hidden_values,
+    intermediate_values,
+    is_trivial,
+    values_match,
+)
+from hardgen.guards import mentions_tool, query_problems
+from hardgen.schema import AdvancedParameter, AdvancedTool, HardQuery, ToolSpec, Trace
+
+SECRET_WORDS = frozenset({"password", "passcode", "pin", "secret", "passphrase"})
+USER_WORDS = frozenset({"username", "user", "login", "email", "handle"})
+
+
+@dataclass
+class _Flow:
+    """Where the trace's argument values come from, computed once."""
+
+    external: list[ExternalInput]
+    intermediate: list[IntermediateValue]
+    hidden: list[IntermediateValue]
+
+    @classmethod
+    def of(cls, trace: Trace) -> _Flow:
+        return cls(external_inputs(trace), intermediate_values(trace), hidden_values(trace))
+
+
+# ------------------------------------------------------------------------------------ tool maker
+
+
+@dataclass
+class _Input:
+    """One external input of the trace, with every call parameter that consumes it."""
+
+    base: str
+    value: JsonValue
+    consumers: list[tuple[int, str, str]] = field(default_factory=list)
+    role: str = ""
+    name: str = ""
+
+
+def make_advanced_tool(trace: Trace, tools: Sequence[ToolSpec]) -> tuple[AdvancedTool, str]:
+    """Abstract a trace into an advanced tool; returns the tool and the reasoning behind it."""
+    specs = {s.name: s for s in tools}
+    calls = trace.calls
+    flow = _Flow.of(trace)
+    inputs = _inputs(trace, flow)
+    _name_inputs(inputs, flow)
+    parameters = [_parameter(item, specs) for item in inputs]
+    primitive = list(dict.fromkeys(c.name for c in calls))
+    last = calls[-1].name if calls else "operation"
+    tool_name = f"{last}_adv"
+    while tool_name in specs:
+        tool_name += "_adv"
+    goals = [first_sentence(specs[t].description) for t in _sinks(trace, flow) if t in specs]
+    goal = upper_first(join_words([lower_first(g) for g in dict.fromkeys(goals)]) or label(last))
+    inputs_text = join_words([label(p.name) for p in parameters]) or "nothing else"
+    description = f"{goal}, working directly from {inputs_text}; every lookup in between is handled inside."
+    tool = AdvancedTool(
+        name=tool_name,
+        description=description,
+        parameters=parameters,
+        returns=returns_description(specs[last]) if last in specs else "",
+        primitive_tools=primitive,
+    )
+    lines = [
+        f"The trace makes {len(calls)} call(s) of {len(primitive)} tool(s) and ends with `{last}`.",
+        "External inputs (no earlier output produced them): "
+        + (", ".join(f"{p.name} = {render_value(p.value)}" for p in parameters) or "none")
+        + ".",
+    ]
+    hidden = sorted({f"{iv.tool}.{iv.parameter}" for iv in flow.intermediate if not iv.from_context})
+    if hidden:
+        lines.append(
+            f"Intermediate values ({', '.join(hidden)}) come from earlier outputs: they stay inside the "
+            "tool and are not parameters."
+        )
+    lines.append(f"The end-to-end operation is to {lower_first(goal)}; I call it `{tool_name}`.")
+    return tool, "\n".join(lines)
+
+
+def _parameter(item: _Input, specs: dict[str, ToolSpec]) -> AdvancedParameter:
+    _, tool, param = item.consumers[0]
+    spec = specs.get(tool)
+    schema = param_schema(spec, param) if spec else {}
+    kinds = [k for k in schema_types(schema) if k != "null"]
+    description = (param_description(spec, param) if spec else "") or f"The {label(item.base)}."
+    if item.role:
+        description = f"{description.rstrip('.')}. Here: the {ROLE_LABEL[item.role]}."
+    return AdvancedParameter(
+        name=item.name,
+        type=kinds[0] if len(kinds) == 1 else json_type_of(item.value),
+        description=description,
+        value=item.value,
+    )
+
+
+def _inputs(trace: Trace, flow: _Flow) -> list[_Input]:
+    """External inputs grouped by (parameter, value). A list or object argument whose values all come
+    from the user is one input; flags and small numbers (too trivial for the data-flow analysis to
+    place) that the trace sets are inputs too."""
+    produced = {(iv.call_index, _top(iv.parameter)) for iv in flow.intermediate}
+    found: list[_Input] = []
+
+    def add(base: str, value: JsonValue, consumer: tuple[int, str, str]) -> None:
+        for item in found:
+            if item.base == base and (values_match(item.value, value) or item.value == value):
+                item.consumers.append(consumer)
+                return
+        found.append(_Input(base=base, value=value, consumers=[consumer]))
+
+    for index, call in enumerate(trace.calls):
+        for param, value in call.arguments.items():
+            if value is None:
+                continue
+            mine = [e for e in flow.external if e.call_index == index and _top(e.parameter) == param]
+            from_output = (index, param) in produced
+            if isinstance(value, list | dict) and from_output:
+                for e in mine:  # part of it was produced: the user's parts are inputs one by one
+                    add(_leaf_name(e.parameter), e.value, (index, call.name, param))
+            elif mine or (is_trivial(value) and not from_output) or isinstance(value, list | dict):
+                add(param, value, (index, call.name, param))
+    return found
+
+
+def _top(path: str) -> str:
+    return path.split(".", 1)[0].split("[", 1)[0]
+
+
+def _leaf_name(path: str) -> str:
+    return path.rsplit(".", 1)[-1].split("[", 1)[0] or _top(path)
+
+
+def _name_inputs(inputs: list[_Input], flow: _Flow) -> None:
+    """Unique names: a parameter seen twice becomes origin_x/destination_x by the role its value plays
+    downstream (``city`` leading to ``from_airport``), else xA/xB in the order of the trace."""
+    bases = list(dict.fromkeys(i.base for i in inputs))
+    for base in bases:
+        group = [i for i in inputs if i.base == base]
+        if len(group) == 1:
+            group[0].name = base
+            continue
+        roles = [_downstream_role(flow, i.consumers[0][0], i.consumers[0][2]) for i in group]
+        if all(roles) and len(set(roles)) == len(roles):
+            for item, role in zip(group, roles, strict=True):
+                item.role = role
+                item.name = f"{ROLE_LABEL[role]}_{base}"
+            continue
+        for n, item in enumerate(group):
+            letter = chr(ord("A") + n) if n < 26 else str(n)
+            item.name = f"{base}{letter}" if "_" not in base else f"{base}_{letter.lower()}"
+    taken: set[str] = set()
+    for item in inputs:
+        while item.name in taken:
+            item.name += "_2"
+        taken.add(item.name)
+
+
+def _downstream_role(flow: _Flow, call_index: int, param: str, depth: int = 0) -> str:
+    """The role (from/to) of the value a call's output goes on to fill, following the data flow."""
+    role = role_of(param)
+    if role or depth > 6:
+        return role
+    for iv in flow.intermediate:
+        if iv.source_call == call_index:
+            found = _downstream_role(flow, iv.call_index, iv.parameter, depth + 1)
+            if found:
+                return found
+    return ""
+
+
+def _sinks(trace: Trace, flow: _Flow) -> list[str]:
+    """The goals: the last call's tool, then tools whose results no later call consumes (no log-in or
+    log-out), at most three."""
+    calls = trace.calls
+    if not calls:
+        return []
+    consumed = {iv.source_call for iv in flow.intermediate if iv.source_call >= 0}
+    goals = [calls[-1].name]
+    for i, call in enumerate(calls):
+        if i in consumed or is_login_tool(call.name) or is_logout_tool(call.name):
+            continue
+        if call.name not in goals:
+            goals.append(call.name)
+    return goals[:3]
+
+
+def advanced_tool_json(tool: AdvancedTool) -> str:
+    """The Tool Maker's answer in the paper's output format (Figure 11)."""
+    data = {
+        "advanced_tool_name": tool.name,
+        "description": tool.description,
+        "parameters": [
+            {"name": p.name, "type": p.type, "description": p.description, "value": p.value}
+            for p in tool.parameters
+        ],
+        "returns": tool.returns,
+        "primitive_tools": tool.primitive_tools,
+    }
+    return json.dumps(data, ensure_ascii=False, indent=2)
+
+
+# ------------------------------------------------------------------------------- query generator
+
+_OPENERS = {
+    "read": ["Could you {intent}{details}?", "I need you to {intent}{details}.", "Please {intent}{details}."],
+    "find": ["Can you {intent}{details}?", "Please {intent}{details}.", "Help me {intent}{details}."],
+    "buy": ["Please {intent}{details}.", "I'd like to {intent}{details}.", "Can you {intent}{details}?"],
+    "create": ["Please {intent}{details}.", "I want to {intent}{details}.", "Could you {intent}{details}?"],
+    "other": [
+        "Please {intent}{details}.",
+        "Could you {intent}{details}?",
+        "I'd like you to {intent}{details}.",
+    ],
+}
+_SPLIT_OPENERS = [
+    "I want to {intent}. {details}",
+    "Please {intent}. {details}",
+    "Can you {intent}? {details}",
+]
+_FOLLOW_UPS = ["Now {text}", "Next, {text}", "One more thing: {text}", "After that, {text}", "Also, {text}"]
+_DOMAIN_LEADS = {
+    "travel": "I'm planning a trip. ",
+    "finance": "About my money: ",
+    "calendar": "For my schedule: ",
+    "support": "A customer needs help. ",
+    "vehicle": "About my car: ",
+}
+_CREDENTIALS = [
+    "I'm {user}, password {secret}.",
+    "My username is {user} and my password is {secret}.",
+    "Use my account {user} (password {secret}).",
+    "You can sign me in as {user} with the password {secret}.",
+]
+_MORE_CREDENTIALS = "Then switch to the account {user} (password {secret})."
+_SECRET_ONLY = "The password is {secret}."
+_PHRASAL = {
+    "check in": "complete the check-in",
+    "log in": "sign in",
+    "sign in": "log on",
+    "log out": "sign off",
+    "sign out": "log off",
+    "look up": "find out",
+    "set up": "configure",
+}
+_SYNONYMS = {
+    "get": "retrieve", "find": "locate", "list": "show", "search": "look through", "book": "reserve",
+    "buy": "purchase", "purchase": "buy", "send": "deliver", "create": "set up", "add": "include",
+    "cancel": "call off", "delete": "erase", "remove": "take away", "update": "change", "set": "configure",
+    "check": "verify", "transfer": "move", "pay": "settle", "open": "start", "close": "shut",
+    "apply": "file", "place": "submit", "make": "do", "show": "display", "view": "see", "register": "enrol",
+    "estimate": "work out", "convert": "translate", "move": "shift", "start": "begin", "stop": "halt",
+    "lock": "secure", "unlock": "release", "press": "push", "release": "let go of", "fill": "top up",
+}  # fmt: skip
+
+
+@dataclass
+class _Parts:
+    """What a query is made of."""
+
+    intent: str
+    details: list[AdvancedParameter]
+    accounts: list[tuple[AdvancedParameter | None, AdvancedParameter]]
+    cues: list[str]
+    domain: str
+
+
+def make_hard_query(
+    tool: AdvancedTool, trace: Trace, tools: Sequence[ToolSpec], history_len: int, rng: random.Random
+) -> tuple[HardQuery, str]:
+    """A fluent request that needs the whole chain; returns the query and the reasoning behind it.
+
+    The text is checked with the query guard (no tool named, no intermediate value, every external
+    input stated); a template that fails is replaced by another one.
+    """
+    specs = {s.name: s for s in tools}
+    names = list(dict.fromkeys([*specs, *tool.primitive_tools, *_suite_tools(tools)]))
+    flow = _Flow.of(trace)
+    sinks = [s for s in _sinks(trace, flow) if s in specs]
+    intents = [i for i in (_intent(specs[s], names) for s in sinks) if i]
+    parts = _Parts(
+        intent=join_words(list(dict.fromkeys(intents))) or _fallback_intent(tool),
+        details=[],
+        accounts=[],
+        cues=_selection_cues(trace, flow),
+        domain=next((specs[s].domain for s in sinks if specs[s].domain), ""),
+    )
+    parts.details, parts.accounts = _split_credentials(tool.parameters, trace)
+    best: tuple[HardQuery, str] | None = None
+    for attempt in range(6):
+        query = HardQuery(text=_compose(parts, history_len, rng), advanced_tool=tool.name)
+        problems = query_problems(query, trace, names)
+        cot = _query_cot(tool, parts, problems)
+        if not problems:
+            return query, cot
+        best = best or (query, cot)
+        if attempt == 2:
+            parts.intent = _fallback_intent(tool)
+    assert best is not None
+    return best
+
+
+def _suite_tools(tools: Sequence[ToolSpec]) -> list[str]:
+    """Every tool of the registered suites the given tools belong to (a query must name none)."""
+    from hardgen.environment.base import EnvironmentConfigError
+    from hardgen.environment.registry import get_suite
+
+    names: list[str] = []
+    for suite in dict.fromkeys(t.suite for t in tools if t.suite):
+        try:
+            names.extend(get_suite(suite).tool_names())
+        except EnvironmentConfigError:
+            continue
+    return names
+
+
+def _split_credentials(
+    parameters: Sequence[AdvancedParameter], trace: Trace
+) -> tuple[list[AdvancedParameter], list[tuple[AdvancedParameter | None, AdvancedParameter]]]:
+    """Separate the accounts (a secret with the identity given in the same call: username, e-mail or
+    name) from the other inputs."""
+    secrets = [p for p in parameters if set(words(p.name)) & SECRET_WORDS]
+    accounts: list[tuple[AdvancedParameter | None, AdvancedParameter]] = []
+    users: list[AdvancedParameter] = []
+    for secret in secrets:
+        call = next(
+            (c for c in trace.calls if any(values_match(v, secret.value) for v in c.arguments.values())), None
+        )
+        together = [v for v in call.arguments.values()] if call is not None else []
+        candidates = [p for p in parameters if p not in secrets and p not in users]
+        same_call = [p for p in candidates if any(values_match(p.value, v) for v in together)]
+        named = [p for p in candidates if set(words(p.name)) & USER_WORDS]
+        suffix = _suffix(secret.name)
+        user = next((p for p in same_call if _suffix(p.name) == suffix), None) or next(iter(same_call), None)
+        user = user or next((p for p in named if _suffix(p.name) == suffix), None)
+        if user is not None:
+            users.append(user)
+        accounts.append((user, secret))
+    details = [p for p in parameters if p not in secrets and p not in users]
+    return details, accounts
+
+
+def _suffix(name: str) -> str:
+    tokens = words(name)
+    return tokens[-1] if tokens and (len(tokens[-1]) == 1 or tokens[-1].isdigit()) else ""
+
+
+def _intent(spec: ToolSpec, names: Sequence[str]) -> str:
+    """The end goal in the words of the tool's description, rephrased where they spell a tool's name."""
+    sentence = lower_first(first_sentence(spec.description))
+    for name in names:
+        if sentence and mentions_tool(sentence, name):
+            sentence = _rephrase(sentence, name)
+    if not sentence or any(mentions_tool(sentence, n) for n in names):
+        return ""
+    return sentence
+
+
+def _rephrase(sentence: str, tool_name: str) -> str:
+    """Replace the words of a tool's name in a sentence with a phrase that means the same."""
+    phrase = " ".join(words(tool_name))
+    for verb, replacement in _PHRASAL.items():
+        if phrase.startswith(verb):
+            return re.sub(rf"\b{re.escape(verb)}\b", replacement, sentence, count=1, flags=re.IGNORECASE)
+    first = phrase.split(" ", 1)[0]
+    if first in _SYNONYMS:
+        return re.sub(rf"\b{re.escape(first)}\b", _SYNONYMS[first], sentence, count=1, flags=re.IGNORECASE)
+    return sentence
+
+
+def _fallback_intent(tool: AdvancedTool) -> str:
+    return lower_first(first_sentence(tool.description.split(",")[0])) or "take care of this"
+
+
+def _label(param: AdvancedParameter) -> str:
+    """How a user names a value: ``origin_city`` -> "origin city", ``cityB`` -> "second city"."""
+    tokens = words(param.name)
+    suffix = _suffix(param.name)
+    if suffix and len(tokens) > 1 and suffix.isalpha():
+        index = ord(suffix) - ord("a")
+        ordinal = ORDINALS[index] if 0 <= index < len(ORDINALS) else suffix.upper()
+        return f"{ordinal} {' '.join(tokens[:-1])}"
+    if len(tokens) > 1 and tokens[0] in ROLE_LABEL:  # to_airport -> destination airport
+        return " ".join([ROLE_LABEL[tokens[0]], *tokens[1:]])
+    return label(param.name)
+
+
+def _phrase(param: AdvancedParameter, style: int) -> str:
+    name = _label(param)
+    if isinstance(param.value, bool):
+        return f"with {name} {'on' if param.value else 'off'}"
+    value = render_value(param.value)
+    return [f"the {name} {value}", f"{name} {value}", f"the {name} is {value}"][style]
+
+
+def _compose(parts: _Parts, history_len: int, rng: random.Random) -> str:
+    plain = [p for p in parts.details if not isinstance(p.value, bool)]
+    flags = [p for p in parts.details if isinstance(p.value, bool)]
+    if len(plain) > 2 and rng.random() < 0.5:
+        sentence = upper_first(join_words([_phrase(p, 2) for p in plain])) + "."
+        if flags:
+            sentence += f" Do it {join_words([_phrase(p, 0) for p in flags])}."
+        text = rng.choice(_SPLIT_OPENERS).format(intent=parts.intent, details=sentence)
+    else:
+        style = rng.choice([0, 1])
+        phrases = [_phrase(p, style) for p in parts.details]
+        joiner = rng.choice([" for ", " with ", " using "]) if style == 0 else ": "
+        details = joiner + join_words(phrases) if phrases else ""
+        family = family_of(parts.intent.split(" ", 1)[0])
+        template = rng.choice(_OPENERS.get(family, _OPENERS["other"]))
+        text = template.format(intent=parts.intent, details=details)
+    if parts.cues:
+        end = "?" if text.endswith("?") else "."
+        text = f"{text.rstrip('.?')}{end} {upper_first(join_words(parts.cues))}."
+    if parts.accounts:
+        credentials = []
+        for n, (user, secret) in enumerate(parts.accounts):
+            values = {"secret": render_value(secret.value)}
+            if user is None:
+                credentials.append(_SECRET_ONLY.format(**values))
+                continue
+            values["user"] = render_value(user.value)
+            template = rng.choice(_CREDENTIALS) if n == 0 else _MORE_CREDENTIALS
+            credentials.append(template.format(**values))
+        login = " ".join(credentials)
+        text = f"{text} {login}" if rng.random() < 0.6 else f"{login} {text}"
+    if history_len:
+        text = rng.choice(_FOLLOW_UPS).format(text=lower_first(text))
+    elif parts.domain in _DOMAIN_LEADS and rng.random() < 0.5:
+        text = _DOMAIN_LEADS[parts.domain] + text
+    text = re.sub(r"(?<![.])([.?])[.]+(?![.])", r"\1", text)  # a value ending in a period ends the sentence
+    return " ".join(text.split())
+
+
+def _selection_cues(trace: Trace, flow: _Flow) -> list[str]:
+    """Phrases that single out the list items the trace used ("use the card whose last4 is 9021")."""
+    cues: list[str] = []
+    observations = trace.observations
+    for iv in flow.intermediate:
+        if iv.from_context or "[" not in iv.source_path or not 0 <= iv.source_call < len(observations):
+            continue
+        obs = observations[iv.source_call]
+        if obs.ok:
+            cue = _cue(obs.output, iv.source_path, flow.hidden)
+            if cue and cue not in cues:
+                cues.append(cue)
+    return cues
+
+
+_NAMING_FIELDS = ("name", "holder", "title", "last4", "type", "nickname", "label", "symbol", "email", "city")
+
+
+def _cue(output: JsonValue, path: str, hidden: Sequence[IntermediateValue]) -> str:
+    """A phrase naming the item at ``path`` (``cards[1].card_id``) by a value only that item has, or by
+    its position in the list when only the value itself (which the query must not state) tells it apart."""
+    match = re.match(r"^(.*?)\[(\d+)\]", path)
+    if match is None or not isinstance(output, dict):
+        return ""
+    container: JsonValue = output
+    for key in match.group(1).split("."):
+        if not isinstance(container, dict) or key not in container:
+            return ""
+        container = container[key]
+    index = int(match.group(2))
+    if not isinstance(container, list) or len(container) < 2 or index >= len(container):
+        return ""
+    item = container[index]
+    record = item if isinstance(item, dict) else {}
+    entity = label(singular(match.group(1).rsplit(".", 1)[-1])) or "item"
+    others = [o for i, o in enumerate(container) if i != index and isinstance(o, dict)]
+    fields = list(record)
+    for name in sorted(fields, key=lambda f: (not any(w in f for w in _NAMING_FIELDS), fields.index(f))):
+        value = record[name]
+        if not isinstance(value, str | int) or isinstance(value, bool) or is_trivial(value):
+            continue
+        if any(values_match(value, o.get(name)) for o in others):
+            continue
+        if any(values_match(value, h.value) for h in hidden):
+            continue
+        if label(name) == entity:
+            return f"use the {entity} {render_value(value)}"
+        return f"use the {entity} whose {label(name)} is {render_value(value)}"
+    if index < len(ORDINALS):  # nothing but the value itself tells it apart: say where it is listed
+        return f"take the {ORDINALS[index]} {entity} listed"
+    return ""
+
+
+def _query_cot(tool: AdvancedTool, parts: _Parts, problems: list[str]) -> str:
+    lines = [
+        f"The advanced tool `{tool.name}` describes the end goal: {parts.intent}.",
+        "The query must state every value the user supplies ("
+        + (", ".join(p.name for p in tool.parameters) or "none")
+        + ") and nothing the tools compute in between.",
+        "I frame the request at the level of the goal and mention no intermediate step and no tool.",
+    ]
+    if parts.cues:
+        lines.append("A list result is involved, so I say which item the user means.")
+    if problems:
+        lines.append("Check: " + "; ".join(problems))
+    return "\n".join(lines)

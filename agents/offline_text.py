@@ -1,0 +1,294 @@
+"""Words and values for the offline agents: tokens of names, readable labels, rendered values.
+
+The offline agents understand tools the way a careful reader does: by the words in their names, parameter
+names and descriptions. These helpers split identifiers into words, compare word sets, turn names into
+labels a user would write, and render JSON values into text.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterable, Iterator
+
+from pydantic import JsonValue
+
+from hardgen.schema import JSONDict, ToolSpec
+
+_CAMEL = re.compile(r"(?<=[a-z0-9])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])")
+_WORD = re.compile(r"[a-z]+|\d+")
+
+
+def _wordset(text: str) -> frozenset[str]:
+    return frozenset(text.split())
+
+
+STOPWORDS = _wordset(
+    """a an the of to for in on at by with and or is are be as it its this that from into via per your
+    you my me i we our their his her which what when where who how all any each every given some one two
+    first then than not no if else returns return"""
+)
+
+# Words that say which side of a pair a value belongs to (origin/destination, sender/recipient, ...).
+ROLE_WORDS: dict[str, frozenset[str]] = {
+    "from": _wordset("from origin departure depart source src sender start outbound"),
+    "to": _wordset("to destination dest arrival arrive target recipient receiver end"),
+}
+ROLE_LABEL = {"from": "origin", "to": "destination"}
+
+# Verb families of tool names (the first word of the name), for query templates and summaries.
+VERB_FAMILIES: dict[str, frozenset[str]] = {
+    "read": _wordset(
+        """get fetch read show view check lookup look retrieve query describe display inspect count
+        calculate compute estimate quote convert"""
+    ),
+    "find": _wordset("find search locate list browse filter match discover"),
+    "buy": _wordset("book buy purchase order reserve rent subscribe pay checkout"),
+    "send": _wordset("send post share message notify email reply forward publish invite submit"),
+    "create": _wordset("create add register make open new generate schedule upload save write insert"),
+    "cancel": _wordset("cancel delete remove close revoke unsubscribe archive clear drop"),
+    "update": _wordset("update set change edit modify rename move adjust toggle enable disable mark"),
+    "transfer": _wordset("transfer deposit withdraw refund redeem exchange"),
+    "login": _wordset("login authenticate auth signin logon log sign"),
+}
+
+_PAST = {
+    "get": "got",
+    "find": "found",
+    "book": "booked",
+    "buy": "bought",
+    "send": "sent",
+    "set": "set",
+    "make": "made",
+    "pay": "paid",
+    "read": "read",
+    "write": "wrote",
+    "show": "showed",
+    "check": "checked",
+    "list": "listed",
+    "add": "added",
+    "open": "opened",
+    "log": "logged",
+    "sign": "signed",
+    "run": "ran",
+}
+
+
+def words(text: str) -> list[str]:
+    """Lower-case words of an identifier or sentence (``fromAirport``, ``from_airport`` -> from, airport)."""
+    return _WORD.findall(_CAMEL.sub(" ", text).lower())
+
+
+def content_words(text: str) -> set[str]:
+    """The words of ``text`` that carry meaning (no stopwords), with simple plural folding."""
+    return {singular(w) for w in words(text) if w not in STOPWORDS and len(w) > 1}
+
+
+def singular(word: str) -> str:
+    """A cheap singular: ``entries`` -> ``entry``, ``matches`` -> ``match``, ``cards`` -> ``card``."""
+    if len(word) > 4 and word.endswith("ies"):
+        return word[:-3] + "y"
+    if word.endswith(("sses", "ches", "shes", "xes")):
+        return word[:-2]
+    if len(word) > 3 and word.endswith("s") and not word.endswith(("ss", "us", "is")):
+        return word[:-1]
+    return word
+
+
+_ORDINAL_TEXT = """first second third fourth fifth sixth seventh eighth ninth tenth eleventh twelfth
+    thirteenth fourteenth fifteenth sixteenth seventeenth eighteenth nineteenth twentieth"""
+ORDINALS: tuple[str, ...] = tuple(_ORDINAL_TEXT.split())
+
+
+def overlap(a: Iterable[str], b: Iterable[str]) -> float:
+    """Jaccard overlap of two word collections (0 when either is empty)."""
+    sa, sb = set(a), set(b)
+    if not sa or not sb:
+        return 0.0
+    return len(sa & sb) / len(sa | sb)
+
+
+def role_of(name: str) -> str:
+    """``from`` or ``to`` when a parameter name says which side it is (``from_airport``), else ``""``."""
+    tokens = set(words(name))
+    for role, synonyms in ROLE_WORDS.items():
+        if tokens & synonyms:
+            return role
+    return ""
+
+
+def verb_of(tool_name: str) -> str:
+    """The first word of a tool name (its verb), e.g. ``book`` for ``book_flight``."""
+    tokens = words(tool_name)
+    return tokens[0] if tokens else ""
+
+
+def family_of(tool_name: str) -> str:
+    """The verb family of a tool (``read``, ``find``, ``buy``, ...), ``other`` when unknown."""
+    verb = verb_of(tool_name)
+    for family, verbs in VERB_FAMILIES.items():
+        if verb in verbs:
+            return family
+    return "other"
+
+
+def is_login_tool(tool_name: str) -> bool:
+    """Whether a tool opens a session (``login``, ``authenticate_travel``, ``sign_in``)."""
+    tokens = set(words(tool_name))
+    return bool(tokens & {"login", "authenticate", "signin", "logon"}) or (
+        ("log" in tokens or "sign" in tokens) and "in" in tokens
+    )
+
+
+def is_logout_tool(tool_name: str) -> bool:
+    """Whether a tool closes a session (``logout``, ``bank_logout``, ``sign_out``)."""
+    tokens = set(words(tool_name))
+    return bool(tokens & {"logout", "signout", "logoff"}) or (
+        ("log" in tokens or "sign" in tokens) and "out" in tokens
+    )
+
+
+def past_tense(verb: str) -> str:
+    if verb in _PAST:
+        return _PAST[verb]
+    if verb.endswith("e"):
+        return verb + "d"
+    if verb.endswith("y") and len(verb) > 2 and verb[-2] not in "aeiou":
+        return verb[:-1] + "ied"
+    return verb + "ed"
+
+
+def label(name: str) -> str:
+    """A readable label of an identifier: ``travel_date`` -> ``travel date``, ``cityA`` -> ``city A``."""
+    parts = [p for p in re.split(r"[_\s]+", _CAMEL.sub(" ", name)) if p]
+    return " ".join(p if (len(p) == 1 and p.isupper()) else p.lower() for p in parts)
+
+
+def humanize_tool(name: str) -> str:
+    return " ".join(words(name))
+
+
+def first_sentence(text: str) -> str:
+    """The first sentence of a description (up to a period or a semicolon), without its final period."""
+    text = text.strip()
+    if not text:
+        return ""
+    match = re.search(r"(?<=[a-z0-9)\"'])([.!?](\s|$)|;)", text)
+    sentence = text[: match.start()] if match else text
+    return sentence.strip().rstrip(".")
+
+
+def lower_first(text: str) -> str:
+    if len(text) > 1 and text[0].isupper() and not text[1].isupper():
+        return text[0].lower() + text[1:]
+    return text
+
+
+def upper_first(text: str) -> str:
+    return text[:1].upper() + text[1:]
+
+
+def render_value(value: JsonValue) -> str:
+    """A value as a user writes it in a sentence (strings bare, lists comma-joined, objects as JSON)."""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if value is None:
+        return "none"
+    if isinstance(value, list) and all(
+        isinstance(v, str | int | float) and not isinstance(v, bool) for v in value
+    ):
+        return ", ".join(render_value(v) for v in value)
+    if isinstance(value, int | float):
+        return json.dumps(value)
+    return json.dumps(value, ensure_ascii=False, sort_keys=True)
+
+
+def join_words(items: list[str], conj: str = "and") -> str:
+    """``a``, ``a and b``, ``a, b and c``."""
+    if not items:
+        return ""
+    if len(items) == 1:
+        return items[0]
+    return f"{', '.join(items[:-1])} {conj} {items[-1]}"
+
+
+def json_type_of(value: JsonValue) -> str:
+    if isinstance(value, bool):
+        return "boolean"
+    if isinstance(value, int):
+        return "integer"
+    if isinstance(value, float):
+        return "number"
+    if isinstance(value, str):
+        return "string"
+    if isinstance(value, list):
+        return "array"
+    if isinstance(value, dict):
+        return "object"
+    return "null"
+
+
+def schema_types(schema: JSONDict) -> set[str]:
+    """The JSON types a parameter schema accepts (empty when it accepts anything)."""
+    kind = schema.get("type")
+    if isinstance(kind, str):
+        return {kind}
+    if isinstance(kind, list):
+        return {str(k) for k in kind}
+    any_of = schema.get("anyOf")
+    if isinstance(any_of, list):
+        found: set[str] = set()
+        for member in any_of:
+            if isinstance(member, dict):
+                found |= schema_types(member)
+        return found
+    return set()
+
+
+def type_fits(value: JsonValue, schema: JSONDict) -> bool:
+    """Whether ``value`` has a type the schema accepts (an integer fits a number)."""
+    accepted = schema_types(schema)
+    if not accepted:
+        return True
+    kind = json_type_of(value)
+    return kind in accepted or (kind == "integer" and "number" in accepted)
+
+
+def param_schema(spec: ToolSpec, name: str) -> JSONDict:
+    schema = spec.properties.get(name)
+    return schema if isinstance(schema, dict) else {}
+
+
+def param_description(spec: ToolSpec, name: str) -> str:
+    description = param_schema(spec, name).get("description")
+    return description if isinstance(description, str) else ""
+
+
+def returns_description(spec: ToolSpec) -> str:
+    description = spec.returns.get("description") if isinstance(spec.returns, dict) else None
+    return description if isinstance(description, str) else ""
+
+
+def leaves(value: JsonValue, path: str = "") -> Iterator[tuple[str, JsonValue]]:
+    """Every scalar in a JSON value with its path (``cards[0].card_id``)."""
+    if isinstance(value, dict):
+        for key, inner in value.items():
+            yield from leaves(inner, f"{path}.{key}" if path else str(key))
+    elif isinstance(value, list):
+        for i, inner in enumerate(value):
+            yield from leaves(inner, f"{path}[{i}]")
+    else:
+        yield path, value
+
+
+def last_key(path: str) -> str:
+    """The field name at the end of a leaf path (``cards[0].card_id`` -> ``card_id``)."""
+    tail = path.rsplit(".", 1)[-1]
+    return re.sub(r"\[\d+\]$", "", tail) or tail
+
+
+def estimate_tokens(text: str) -> int:
+    """A token count estimated from text length (about four characters a token)."""
+    return max(1, (len(text) + 3) // 4) if text else 0
