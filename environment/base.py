@@ -176,6 +176,7 @@ class Suite(Backend):
     dependencies: ClassVar[tuple[Dependency, ...]] = ()
     default_state: ClassVar[dict[str, Any] | None] = None
     _spec_cache: ClassVar[dict[type, list[ToolSpec]]] = {}
+    _names_cache: ClassVar[dict[type, list[str]]] = {}
     _default_cache: ClassVar[dict[type, dict[str, Any]]] = {}
 
     def __init__(self, scenario: Mapping[str, Any] | None = None, seed: int = 0) -> None:
@@ -247,6 +248,13 @@ class Suite(Backend):
 
     @classmethod
     def tool_names(cls) -> list[str]:
+        cached = Suite._names_cache.get(cls)
+        if cached is None:
+            cached = Suite._names_cache[cls] = cls._find_tool_names()
+        return list(cached)
+
+    @classmethod
+    def _find_tool_names(cls) -> list[str]:
         own = []
         for attr, member in inspect.getmembers(cls, predicate=inspect.isfunction):
             if attr.startswith("_") or hasattr(Suite, attr):

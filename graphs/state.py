@@ -10,7 +10,7 @@ import hashlib
 import random
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, SkipValidation
 
 from hardgen.schema import (
     AdvancedTool,
@@ -45,15 +45,21 @@ class ItemPlan(Model):
     k_max: int = Field(default=3, ge=1, description="Attempts per step before the item is discarded.")
 
 
+# Environment snapshots are large JSON trees produced by our own code (Environment.snapshot), and
+# LangGraph rebuilds the state model before every node: validating them again each time was the
+# pipeline's largest CPU cost. Their type stays declared (JSONDict); only the re-check is skipped.
+Snapshot = SkipValidation[JSONDict]
+
+
 class GenerateState(Model):
     """The state of one trajectory's thread (Phase II + III)."""
 
     run_id: str
     plan: ItemPlan
-    env_state: JSONDict = Field(default_factory=dict, description="Environment snapshot now.")
-    initial_state: JSONDict = Field(default_factory=dict, description="Snapshot before turn 1.")
+    env_state: Snapshot = Field(default_factory=dict, description="Environment snapshot now.")
+    initial_state: Snapshot = Field(default_factory=dict, description="Snapshot before turn 1.")
     called: list[str] = Field(default_factory=list, description="T_called across the session (eq. 1).")
-    graph_updates: JSONDict = Field(default_factory=dict, description="What sampling learned (item-local).")
+    graph_updates: Snapshot = Field(default_factory=dict, description="What sampling learned (item-local).")
     turns: list[Turn] = Field(default_factory=list, description="Finished turns.")
     trace: Trace | None = None
     advanced_tool: AdvancedTool | None = None
@@ -81,7 +87,7 @@ class SelfEvalState(Model):
     tool: str
     seed: int
     suites: list[str]
-    env_state: JSONDict = Field(default_factory=dict)
+    env_state: Snapshot = Field(default_factory=dict)
     trace: Trace | None = None
     advanced_tool: AdvancedTool | None = None
     query: HardQuery | None = None
