@@ -23,7 +23,6 @@ from hardgen.agents.offline_text import (
     family_of,
     first_sentence,
     is_login_tool,
-    is_logout_tool,
     join_words,
     json_type_of,
     label,
@@ -48,7 +47,7 @@ from hardgen.dataflow import (
     values_match,
 )
 from hardgen.guards import mentions_tool, query_problems
-from hardgen.schema import AdvancedParameter, AdvancedTool, HardQuery, ToolSpec, Trace
+from hardgen.schema import AdvancedParameter, AdvancedTool, HardQuery, Observation, ToolSpec, Trace
 
 SECRET_WORDS = frozenset({"password", "passcode", "pin", "secret", "passphrase"})
 USER_WORDS = frozenset({"username", "user", "login", "email", "handle"})
@@ -212,19 +211,35 @@ def _downstream_role(flow: _Flow, call_index: int, param: str, depth: int = 0) -
 
 
 def _sinks(trace: Trace, flow: _Flow) -> list[str]:
-    """The goals: the last call's tool, then tools whose results no later call consumes (no log-in or
-    log-out), at most three."""
+    """The goals: the last call's tool, then every tool whose result no later call consumes.
+
+    Every goal must be asked for: a call the query does not request would teach a model to act
+    unprompted (log out, cancel, delete). Only a log-in stays implicit: it is a prerequisite, and the
+    query states the credentials.
+    """
     calls = trace.calls
     if not calls:
         return []
     consumed = {iv.source_call for iv in flow.intermediate if iv.source_call >= 0}
+    observations = trace.observations
     goals = [calls[-1].name]
     for i, call in enumerate(calls):
-        if i in consumed or is_login_tool(call.name) or is_logout_tool(call.name):
+        if is_login_tool(call.name):
+            continue
+        # A consumed read is a bridge the model must find; a consumed write (book, create, send) is
+        # still an action the user has to ask for.
+        if i in consumed and not _writes(call.name, observations[i] if i < len(observations) else None):
             continue
         if call.name not in goals:
             goals.append(call.name)
-    return goals[:3]
+    return goals
+
+
+def _writes(tool_name: str, observation: Observation | None) -> bool:
+    """Whether a call changed state: measured by the environment, else guessed from the tool's verb."""
+    if observation is not None and observation.changed_state is not None:
+        return observation.changed_state
+    return family_of(tool_name) not in ("read", "find", "login")
 
 
 def advanced_tool_json(tool: AdvancedTool) -> str:

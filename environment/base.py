@@ -116,6 +116,10 @@ class Backend:
         """A new, independent backend in the same state (for executing calls on a copy)."""
         raise NotImplementedError
 
+    def changed_since(self, before: Mapping[str, JsonValue]) -> bool | None:
+        """Whether the state differs from the snapshot ``before`` (None when a backend cannot tell)."""
+        return None
+
     def close(self) -> None:
         """Release external resources (processes, files)."""
 
@@ -238,6 +242,12 @@ class Suite(Backend):
         seed, calls = snapshot.get("seed", 0), snapshot.get("calls", 0)
         self._seed = seed if isinstance(seed, int) else 0
         self._calls = calls if isinstance(calls, int) else 0
+
+    def changed_since(self, before: Mapping[str, JsonValue]) -> bool | None:
+        state = before.get("state")
+        if not isinstance(state, dict):
+            return None
+        return any(state.get(key) != getattr(self, key) for key in self._state_keys)
 
     def fork(self) -> Suite:
         twin = type(self)(seed=self._seed)
@@ -401,7 +411,8 @@ class Environment:
                 "env:output_too_large",
                 f"{call.name} returned {size} bytes, more than the limit of {self.max_output_bytes}.",
             )
-        return Observation(call=call, ok=True, output=output)
+        changed = tool.backend.changed_since(before)
+        return Observation(call=call, ok=True, output=output, changed_state=changed)
 
     def _run(self, backend: Backend, call: ToolCall) -> JsonValue:
         limit = self.time_limit_s

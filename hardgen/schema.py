@@ -114,6 +114,9 @@ class Observation(Model):
     output: JsonValue = None
     error: str | None = None
     error_type: str | None = None
+    changed_state: bool | None = Field(
+        default=None, description="Whether the call changed the environment's state (None: unknown)."
+    )
 
     def content(self) -> JsonValue:
         """What a model is shown as the tool response."""
