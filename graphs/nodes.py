@@ -20,6 +20,7 @@ from hardgen.agents.base import (
     VerifierInput,
 )
 from hardgen.checker import check_calls
+from hardgen.decontam import query_problems_for
 from hardgen.environment.sampler import GraphUpdates, Sampler
 from hardgen.graphs.deps import Deps
 from hardgen.graphs.state import GenerateState, derive_seed, rng_for
@@ -71,6 +72,9 @@ async def sample_trace(state: GenerateState, runtime: Runtime[Deps]) -> Update:
         env.close()
     if not trace.calls:
         return _discard("sample", "sample:no_executable_trace")
+    # The snapshot before this turn is env_state (and, for turn 0, the trajectory's initial_state);
+    # keeping another copy in every turn's trace made checkpoints and exports several times larger.
+    trace = trace.model_copy(update={"initial_state": {}})
     called.update(trace.tool_names)
     result: Update = {
         "trace": trace,
@@ -133,7 +137,10 @@ async def query_generator(state: GenerateState, runtime: Runtime[Deps]) -> Updat
     try:
         outcome = await generate_guarded(
             make,
-            lambda q: query_problems(q, trace, names, context=[t.trace for t in state.turns]),
+            lambda q: (
+                query_problems(q, trace, names, context=[t.trace for t in state.turns])
+                + query_problems_for(deps.settings, q.text)  # BFCL decontamination (hardgen.decontam)
+            ),
             deps.settings.pipeline.guard_retries,
         )
     except AgentError as exc:

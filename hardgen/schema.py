@@ -138,7 +138,11 @@ class Trace(Model):
 
     target: str | None = Field(default=None, description="The target tool T_a the sampler aimed at.")
     steps: list[TraceStep] = Field(default_factory=list)
-    initial_state: JSONDict = Field(default_factory=dict, description="Environment snapshot before.")
+    initial_state: JSONDict = Field(
+        default_factory=dict,
+        description="Environment snapshot before the first call; empty inside a trajectory, whose own "
+        "initial_state and earlier turns give it.",
+    )
     final_state_hash: str = ""
 
     @property
