@@ -466,9 +466,17 @@ class Environment:
 _VALIDATORS: dict[str, Draft202012Validator] = {}
 
 
+_VALIDATORS_BY_ID: dict[int, tuple[JSONDict, Draft202012Validator]] = {}
+
+
 def _validator(schema: JSONDict) -> Draft202012Validator:
     # Checking a schema against the meta-schema costs milliseconds; environments are built (and forked)
     # often, so one validator per distinct schema is kept. Validators hold no state between calls.
+    # Specs are cached by their backends, so the same schema object comes back: look it up by identity
+    # first (keeping the object alive so its id stays unique), by content otherwise.
+    known = _VALIDATORS_BY_ID.get(id(schema))
+    if known is not None and known[0] is schema:
+        return known[1]
     key = canonical_json(schema)
     cached = _VALIDATORS.get(key)
     if cached is None:
@@ -477,6 +485,7 @@ def _validator(schema: JSONDict) -> Draft202012Validator:
         except jsonschema.SchemaError as exc:
             raise EnvironmentConfigError(f"invalid parameter schema: {exc.message}") from exc
         cached = _VALIDATORS[key] = Draft202012Validator(copy.deepcopy(schema))
+    _VALIDATORS_BY_ID[id(schema)] = (schema, cached)
     return cached
 
 

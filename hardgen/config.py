@@ -74,6 +74,12 @@ class EnvironmentConfig(Model):
     suites_per_item: int = Field(
         default=2, ge=1, description="Suites composed into one trajectory's session."
     )
+    max_tools_shown: int = Field(
+        default=48,
+        ge=1,
+        description="Tools a trajectory shows the model: the ones it uses plus seeded distractors from its "
+        "suites/backends, up to this many (a catalog backend may hold thousands).",
+    )
 
 
 class Range(Model):

@@ -12,6 +12,7 @@ Every guard returns a list of problems, one sentence each; an empty list means t
 
 from __future__ import annotations
 
+import functools
 import logging
 import re
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
@@ -142,18 +143,22 @@ def mentions_tool(text: str, tool_name: str, *, spaced_min_words: int = 2) -> bo
     ``find(``, ```find``` or "the find tool/function". The spelled-out form counts only for names of at
     least ``spaced_min_words`` words.
     """
+    return _tool_pattern(tool_name, spaced_min_words).search(text.casefold()) is not None
+
+
+@functools.lru_cache(maxsize=65536)
+def _tool_pattern(tool_name: str, spaced_min_words: int) -> re.Pattern[str]:
+    """The compiled pattern for one tool name (queries are checked against every tool the model sees)."""
     words = [w for w in re.split(r"[_\-.\s]+", _CAMEL.sub(" ", tool_name)) if w]
     if not words:
-        return False
-    folded = text.casefold()
+        return re.compile(r"(?!)")  # matches nothing
     if len(words) == 1:
         word = re.escape(words[0].casefold())
-        code_like = rf"`{word}`|(?<![\w]){word}\s*\(|\bthe\s+{word}\s+(?:tool|function|api|command)\b"
-        return re.search(code_like, folded) is not None
+        return re.compile(rf"`{word}`|(?<![\w]){word}\s*\(|\bthe\s+{word}\s+(?:tool|function|api|command)\b")
     forms = {tool_name.casefold()}
     if len(words) >= spaced_min_words:
         forms.add(" ".join(words).casefold())
-    return any(re.search(rf"(?<![\w]){re.escape(form)}(?![\w])", folded) for form in forms)
+    return re.compile("|".join(rf"(?<![\w]){re.escape(form)}(?![\w])" for form in sorted(forms)))
 
 
 # ------------------------------------------------------------------------------------------ hint

@@ -134,7 +134,7 @@ def to_trajectory(state: GenerateState, deps: Any) -> Trajectory:
         item=plan.item,
         seed=plan.seed,
         suites=plan.suites,
-        tools=list(deps.specs(plan.suites).values()),
+        tools=shown_tools(state, turns, deps),
         initial_state=state.initial_state,
         turns=turns,
         final_state_hash=_final_hash(state, deps) if status == "kept" else "",
@@ -145,6 +145,17 @@ def to_trajectory(state: GenerateState, deps: Any) -> Trajectory:
         failed_step=failed_step(state),
         usage=state.usage,
     )
+
+
+def shown_tools(state: GenerateState, turns: list[Turn], deps: Any) -> list[Any]:
+    """The tools the trajectory shows: every tool it uses, plus seeded distractors up to the cap."""
+    specs = deps.specs(state.plan.suites)
+    used = list(dict.fromkeys(n for t in turns for n in t.trace.tool_names if n in specs))
+    cap = max(deps.settings.environment.max_tools_shown, len(used))
+    others = [n for n in specs if n not in set(used)]
+    extra = rng_for(state.plan.seed, "tools_shown").sample(others, min(len(others), cap - len(used)))
+    keep = set(used) | set(extra)
+    return [spec for name, spec in specs.items() if name in keep]
 
 
 def _final_hash(state: GenerateState, deps: Any) -> str:
