@@ -54,6 +54,8 @@ from hardgen.environment.inference import (
 )
 from hardgen.schema import JSONDict, Observation, ToolCall, Trace, TraceStep, canonical_json, content_hash
 
+__all__ = ["AfterTarget", "GraphUpdates", "Sampler", "match_score", "probe_graph"]
+
 logger = logging.getLogger(__name__)
 
 AfterTarget = Literal["uniform", "connected"]

@@ -67,7 +67,8 @@ async def sample_trace(state: GenerateState, runtime: Runtime[Deps]) -> Update:
     )
     try:
         target = sampler.choose_target()
-        trace = sampler.sample_trace(target, plan.calls_per_turn[turn], called=called)
+        history = [o for t in state.turns for step in t.steps for o in step.observations]
+        trace = sampler.sample_trace(target, plan.calls_per_turn[turn], called=called, history=history)
     finally:
         env.close()
     if not trace.calls:

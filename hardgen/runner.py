@@ -389,12 +389,15 @@ class Runner:
             kwargs["durability"] = durability
             snapshot = await graph.aget_state(config)
             if snapshot.values:
-                if not snapshot.next:  # finished before, but not stored (a crash in between)
-                    return GenerateState.model_validate(snapshot.values)
-                out = await graph.ainvoke(None, config, **kwargs)
-                return GenerateState.model_validate(out)
+                if snapshot.next:  # interrupted: continue from the last checkpoint
+                    return _finished(await graph.ainvoke(None, config, **kwargs), plan.item)
+                done = GenerateState.model_validate(snapshot.values)
+                if done.status != "running":  # finished before, but not stored (a crash in between)
+                    return done
+                # A thread with no next node that never finished cannot be continued: start it over.
+                await saver.adelete_thread(self._thread(plan.item))
         out = await graph.ainvoke(GenerateState(run_id=self.run_id, plan=plan), config, **kwargs)
-        return GenerateState.model_validate(out)
+        return _finished(out, plan.item)
 
     def _log_error(self, item: int) -> None:
         text = traceback.format_exc()
@@ -411,6 +414,13 @@ class Runner:
         for _item, data in store.graph_updates():
             graph.apply(GraphUpdates.model_validate(data))
         graph.save(self.dir.path / FINAL_GRAPH_FILE)
+
+
+def _finished(values: Any, item: int) -> GenerateState:
+    state = GenerateState.model_validate(values)
+    if state.status == "running":
+        raise RuntimeError(f"item {item} ended without being kept or discarded")
+    return state
 
 
 def funnel(store: ResultStore, planned: int | None = None) -> dict[str, dict[str, Any]]:
