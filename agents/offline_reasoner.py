@@ -371,7 +371,9 @@ def _wrong_value(step: StepPlan, inp: ReasonerInput, rng: random.Random) -> Mist
     spots: list[tuple[int, str, JsonValue]] = []
     for i, (node, call) in enumerate(zip(step.nodes, step.calls, strict=False)):
         spec = specs.get(call.name)
-        for param, value in call.arguments.items() if spec is not None else []:
+        if spec is None:
+            continue
+        for param, value in call.arguments.items():
             other = _confusable(step, node, param, value, param_schema(spec, param), inp)
             if other is not None:
                 spots.append((i, param, other))

@@ -17,6 +17,7 @@ from collections.abc import Callable
 from typing import Any, Literal, get_args, get_origin
 
 import docstring_parser
+from pydantic import JsonValue
 
 from hardgen.schema import JSONDict, ToolSpec
 
@@ -116,7 +117,8 @@ def tool_spec(func: Callable[..., object], *, suite: str = "", domain: str = "")
     if parsed.returns and parsed.returns.description:
         returns["description"] = _one_line(parsed.returns.description)
         description = f"{description} Returns: {returns['description']}"
-    parameters: JSONDict = {"type": "object", "properties": properties, "required": required}
+    required_json: list[JsonValue] = list(required)
+    parameters: JSONDict = {"type": "object", "properties": properties, "required": required_json}
     parameters["additionalProperties"] = False
     return ToolSpec(
         name=name, description=description, parameters=parameters, returns=returns, suite=suite, domain=domain

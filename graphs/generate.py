@@ -22,7 +22,7 @@ from hardgen.graphs.deps import Deps
 from hardgen.graphs.state import GenerateState
 
 
-def build_builder() -> StateGraph:
+def build_builder() -> StateGraph[GenerateState, Deps, GenerateState, GenerateState]:
     """The uncompiled graph; compile it with the checkpointer of your choice."""
     g = StateGraph(GenerateState, context_schema=Deps)
     g.add_node("sample_trace", nodes.sample_trace)
@@ -56,6 +56,8 @@ def build_builder() -> StateGraph:
     return g
 
 
-def build_graph(checkpointer: BaseCheckpointSaver | None = None) -> CompiledStateGraph:
+def build_graph(
+    checkpointer: BaseCheckpointSaver | None = None,
+) -> CompiledStateGraph[GenerateState, Deps, GenerateState, GenerateState]:
     """Compile the generation graph; the checkpointer is chosen by the caller (SQLite in the CLI)."""
     return build_builder().compile(checkpointer=checkpointer)

@@ -222,7 +222,8 @@ async def verifier(state: GenerateState, runtime: Runtime[Deps]) -> Update:
     deps = runtime.context
     assert state.trace is not None and state.query is not None
     attempt = state.attempts[-1]
-    assert attempt.verdict is not None
+    verdict = attempt.verdict
+    assert verdict is not None
     truth = state.trace.steps[state.step_index].calls
     env = deps.environment(state.plan.suites, state.env_state)
     try:
@@ -238,7 +239,7 @@ async def verifier(state: GenerateState, runtime: Runtime[Deps]) -> Update:
             attempt=attempt,
             ground_truth=truth,
             execution_result=executed,
-            verdict=attempt.verdict,
+            verdict=verdict,
             tools=_primitive_specs(state, deps),
             seed=derive_seed(
                 state.plan.seed, "verifier", state.turn_index, state.step_index, attempt.attempt, i

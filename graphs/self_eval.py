@@ -200,7 +200,7 @@ async def judge(state: SelfEvalState, runtime: Runtime[Deps]) -> Update:
 
 
 def route_after_judge(state: SelfEvalState, runtime: Runtime[Deps]) -> Literal["target_act", "__end__"]:
-    return "target_act" if state.target_index < len(runtime.context.targets) else END
+    return "target_act" if state.target_index < len(runtime.context.targets) else "__end__"
 
 
 def build_self_eval_graph(checkpointer: Any = None) -> Any:

@@ -23,7 +23,7 @@ import traceback
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import yaml
 
@@ -115,7 +115,7 @@ def to_trajectory(state: GenerateState, deps: Any) -> Trajectory:
     from hardgen.graphs.nodes import failed_step
 
     plan = state.plan
-    status = "kept" if state.status == "kept" else "discarded"
+    status: Literal["kept", "discarded"] = "kept" if state.status == "kept" else "discarded"
     turns = list(state.turns)
     if status == "discarded" and state.trace and state.advanced_tool and state.query:
         # The unfinished turn: its verified steps still count for correct-at-k and the funnel.

@@ -120,8 +120,8 @@ class ResultStore:
                 for step in turn.steps:
                     for a in step.attempts:
                         rows.append(_attempt_row(t.item, turn.index, step.index, a))
-            for turn_index, step_index, a in _pending_attempts(t):
-                rows.append(_attempt_row(t.item, turn_index, step_index, a))
+            for turn_index, step_index, pending in _pending_attempts(t):
+                rows.append(_attempt_row(t.item, turn_index, step_index, pending))
             self._db.executemany("INSERT OR IGNORE INTO attempts VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
             if graph_updates:
                 self._db.execute(

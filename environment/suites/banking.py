@@ -213,11 +213,11 @@ class BankingSuite(Suite):
         found["holder_name"] = [c["name"] for _, c in sorted(self.customers.items())]
         found["username"] = [c["username"] for _, c in sorted(self.customers.items())]
         found["password"] = [c["password"] for _, c in sorted(self.customers.items())]
-        found["account_id"] = sorted(self.accounts)
+        found["account_id"] = list[JsonValue](sorted(self.accounts))
         found["transaction_id"] = [t["transaction_id"] for t in self.transactions[-40:]]
-        found["payee_id"] = sorted(self.payees)
-        found["card_id"] = sorted(self.cards)
-        found["loan_id"] = sorted(self.loans)
+        found["payee_id"] = list[JsonValue](sorted(self.payees))
+        found["card_id"] = list[JsonValue](sorted(self.cards))
+        found["loan_id"] = list[JsonValue](sorted(self.loans))
         found["month"] = sorted({t["date"][:7] for t in self.transactions})
         return found
 

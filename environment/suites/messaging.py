@@ -170,11 +170,11 @@ class MessagingSuite(Suite):
     def entities(self) -> dict[str, list[JsonValue]]:
         found = collect_entities(json.loads(canonical_json(self.snapshot()["state"])))  # key order free
         found["name"] = [u["name"] for _, u in sorted(self.users.items())]
-        found["user_id"] = sorted(self.users)
-        found["receiver_id"] = sorted(self.users)
+        found["user_id"] = list[JsonValue](sorted(self.users))
+        found["receiver_id"] = list[JsonValue](sorted(self.users))
         found["password"] = [u["password"] for _, u in sorted(self.users.items())]
-        found["message_id"] = sorted(self.messages)
-        found["post_id"] = sorted(self.posts)
+        found["message_id"] = list[JsonValue](sorted(self.messages))
+        found["post_id"] = list[JsonValue](sorted(self.posts))
         return found
 
     # -------------------------------------------------------------- session and people

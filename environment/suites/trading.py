@@ -170,11 +170,11 @@ class TradingSuite(Suite):
     def entities(self) -> dict[str, list[JsonValue]]:
         found = collect_entities(json.loads(canonical_json(self.snapshot()["state"])))  # key order free
         found["company_name"] = [s["company"] for _, s in sorted(self.stocks.items())]
-        found["symbol"] = sorted(self.stocks)
-        found["username"] = sorted(self.users)
+        found["symbol"] = list[JsonValue](sorted(self.stocks))
+        found["username"] = list[JsonValue](sorted(self.users))
         found["password"] = [u["password"] for _, u in sorted(self.users.items())]
-        found["order_id"] = sorted(self.orders)
-        found["alert_id"] = sorted(self.price_alerts)
+        found["order_id"] = list[JsonValue](sorted(self.orders))
+        found["alert_id"] = list[JsonValue](sorted(self.price_alerts))
         return found
 
     # -------------------------------------------------------------- session
