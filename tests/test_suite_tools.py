@@ -22,8 +22,14 @@ def _load_cases() -> dict[str, list[Case]]:
 
 
 CASES = _load_cases()
+
+
+def _case_id(suite: str, case: Case, i: int) -> str:
+    return f"{suite}-{case.tool}-{case.id or ('ok' if case.ok else case.error_type)}-{i}"
+
+
 PARAMS = [
-    pytest.param(suite, case, id=f"{suite}-{case.tool}-{case.id or ('ok' if case.ok else case.error_type)}-{i}")
+    pytest.param(suite, case, id=_case_id(suite, case, i))
     for suite, suite_list in CASES.items()
     for i, case in enumerate(suite_list)
 ]

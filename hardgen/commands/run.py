@@ -107,6 +107,32 @@ def _execute(settings: Any, run_dir: Path, *, quiet: bool, keep_checkpoints: boo
     return summary
 
 
+def _execute_recorded(
+    settings: Any, run_dir: Path, record: Path | None, replay: Path | None, **kwargs: Any
+) -> Any:
+    """``_execute`` inside a cassette: every LLM HTTP exchange recorded to ``record`` or answered from
+    ``replay`` (no network); a request the cassette lacks stops the run with one clear message."""
+    if record is None and replay is None:
+        return _execute(settings, run_dir, **kwargs)
+    from hardgen.cassettes import CassetteMiss, cassette_context
+
+    try:
+        with cassette_context(record=record, replay=replay) as cassette:
+            summary = _execute(settings, run_dir, **kwargs)
+    except CassetteMiss as exc:
+        lines = str(exc).splitlines()
+        raise UserError("\n".join(lines[:12] + (["..."] if len(lines) > 12 else []))) from None
+    if cassette is not None and cassette.mode == "record":
+        typer.echo(f"recorded {cassette.interactions} LLM exchanges -> {cassette.path}")
+    elif cassette is not None and cassette.unplayed:
+        typer.echo(
+            f"warning: {cassette.unplayed} of {cassette.interactions} exchanges in {cassette.path} were not "
+            "replayed; the run asked less than was recorded",
+            err=True,
+        )
+    return summary
+
+
 def _report(summary: Any) -> None:
     typer.echo(
         f"{summary.kept} kept, {summary.discarded} discarded of {summary.planned} planned "
@@ -130,6 +156,12 @@ def register(app: typer.Typer) -> None:
         run_dir: Path = typer.Option(..., "--run-dir", help="Directory for checkpoints, results, exports."),
         quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar."),
         keep_checkpoints: bool = typer.Option(False, "--keep-checkpoints", help="Keep finished threads."),
+        record: Path | None = typer.Option(
+            None, "--record", help="Record every LLM HTTP exchange into this cassette (vcrpy YAML)."
+        ),
+        replay: Path | None = typer.Option(
+            None, "--replay", help="Answer every LLM request from this cassette, with no network."
+        ),
     ) -> None:
         """Run the whole pipeline (Phase I self-evaluation when needed, then Phases II and III)."""
         from hardgen.config import load_settings
@@ -138,7 +170,9 @@ def register(app: typer.Typer) -> None:
         with user_errors():
             settings = load_settings(config)
             prepare_run_dir(settings, config, run_dir)
-            summary = _execute(settings, run_dir, quiet=quiet, keep_checkpoints=keep_checkpoints)
+            summary = _execute_recorded(
+                settings, run_dir, record, replay, quiet=quiet, keep_checkpoints=keep_checkpoints
+            )
         _report(summary)
 
     @app.command()
@@ -146,13 +180,19 @@ def register(app: typer.Typer) -> None:
         run_dir: Path = typer.Argument(..., help="An interrupted run directory."),
         quiet: bool = typer.Option(False, "--quiet", "-q"),
         keep_checkpoints: bool = typer.Option(False, "--keep-checkpoints"),
+        record: Path | None = typer.Option(
+            None, "--record", help="Record the LLM exchanges (a new cassette)."
+        ),
+        replay: Path | None = typer.Option(None, "--replay", help="Answer LLM requests from this cassette."),
     ) -> None:
         """Continue an interrupted run: finished items are skipped, in-flight ones continue."""
         from hardgen.runner import RunDir
 
         with user_errors():
             settings = RunDir(run_dir).load_settings()
-            summary = _execute(settings, run_dir, quiet=quiet, keep_checkpoints=keep_checkpoints)
+            summary = _execute_recorded(
+                settings, run_dir, record, replay, quiet=quiet, keep_checkpoints=keep_checkpoints
+            )
         _report(summary)
 
     @app.command()
@@ -195,7 +235,8 @@ def register(app: typer.Typer) -> None:
             f"{data['done']}/{data['planned']} done: {data['kept']} kept, {data['discarded']} discarded; "
             f"{data['in_flight']} in flight"
         )
-        for stage, row in data["funnel"].items():
+        stages: dict[str, dict[str, Any]] = data["funnel"]  # type: ignore[assignment]
+        for stage, row in stages.items():
             if stage == "planned":
                 continue
             reasons = ", ".join(f"{k} x{v}" for k, v in row["reasons"].items())
