@@ -402,9 +402,44 @@ def _suffix(name: str) -> str:
     return tokens[-1] if tokens and (len(tokens[-1]) == 1 or tokens[-1].isdigit()) else ""
 
 
+_QUESTION_WORDS = frozenset({"what", "where", "which", "who", "how", "when", "whether"})
+_NOUN_OPENINGS = frozenset(
+    {
+        "a",
+        "an",
+        "the",
+        "arithmetic",
+        "determinant",
+        "factorial",
+        "greatest",
+        "least",
+        "logarithm",
+        "pearson",
+        "standard",
+        "summary",
+        "square",
+        "current",
+        "total",
+        "number",
+        "details",
+        "status",
+    }
+)
+
+
+def _as_request(sentence: str) -> str:
+    """Make a description that opens with a noun phrase or a question word read as a request."""
+    first = sentence.split(" ", 1)[0].rstrip(",;:").lower()
+    if first in _QUESTION_WORDS:
+        return f"tell me {sentence}"
+    if first in _NOUN_OPENINGS:
+        return f"get me {sentence}" if first in ("a", "an", "the") else f"get me the {sentence}"
+    return sentence
+
+
 def _intent(spec: ToolSpec, names: Sequence[str]) -> str:
     """The end goal in the words of the tool's description, rephrased where they spell a tool's name."""
-    sentence = lower_first(first_sentence(spec.description))
+    sentence = _as_request(lower_first(first_sentence(spec.description)))
     for name in names:
         if sentence and mentions_tool(sentence, name):
             sentence = _rephrase(sentence, name)

@@ -170,15 +170,17 @@ def humanize_tool(name: str) -> str:
 
 def first_sentence(text: str) -> str:
     """The first sentence of a description (up to a period or a semicolon), without its final period."""
-    text = text.strip()
+    text = text.split(" Returns: ", 1)[0].strip()  # specgen appends the Returns section
     if not text:
         return ""
-    match = re.search(r"(?<=[a-z0-9)\"'])([.!?](\s|$)|;)", text)
+    match = re.search(r"(?<=[A-Za-z0-9)\"'])([.!?](\s|$)|;)", text)
     sentence = text[: match.start()] if match else text
     return sentence.strip().rstrip(".")
 
 
 def lower_first(text: str) -> str:
+    if text[:1] == "I" and text[1:2] in ("", " ", "'"):  # the pronoun I stays upper case
+        return text
     if len(text) > 1 and text[0].isupper() and not text[1].isupper():
         return text[0].lower() + text[1:]
     return text

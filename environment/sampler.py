@@ -429,6 +429,14 @@ class Sampler:
             args, origin = self._arguments(run, tool, attempt, bad, hints)
             sources = frozenset(pos for pos in origin.values() if pos is not None and pos >= 0)
             call = ToolCall(name=tool, arguments=args)
+            if any(done.call == call for done in run.calls):
+                # The same call twice in one trace is never what a request needs, and no query can
+                # say which of two identical calls it means: ask for other values, or drop the call.
+                if not args:
+                    return False
+                for param, value in args.items():
+                    bad.setdefault(param, []).append(value)
+                continue
             obs = self.env.execute(call)
             if obs.ok:
                 self._accept(run, call, obs, sources)
