@@ -16,7 +16,6 @@ import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cache
-from importlib import resources
 from pathlib import Path
 from typing import Any, Literal
 
@@ -41,17 +40,10 @@ class Figure:
     png_base64: str
 
 
-def _template_source(name: str) -> str:
-    path = resources.files("hardgen").joinpath("templates", name)
-    if not path.is_file():
-        raise jinja2.TemplateNotFound(name)
-    return path.read_text(encoding="utf-8")
-
-
 @cache
 def _environment() -> jinja2.Environment:
     env = jinja2.Environment(
-        loader=jinja2.FunctionLoader(_template_source),
+        loader=jinja2.PackageLoader("hardgen", "templates"),
         undefined=jinja2.StrictUndefined,
         autoescape=True,
         trim_blocks=True,

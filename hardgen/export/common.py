@@ -18,6 +18,7 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from pydantic import Field, JsonValue
 
@@ -280,3 +281,18 @@ def parse_call_objects(value: object, where: str) -> list[ToolCall]:
             raise ExportError(f"{where}: the arguments of {item['name']} are not an object")
         calls.append(ToolCall.model_validate({"name": item["name"], "arguments": args}))
     return calls
+
+
+def read_jsonl_records(path: Path) -> Iterator[tuple[dict[str, Any], str]]:
+    """Each JSON object line of an exported JSONL file with its location (``name:line``)."""
+    with path.open(encoding="utf-8") as fh:
+        for n, line in enumerate(fh, start=1):
+            if not line.strip():
+                continue
+            try:
+                rec = json.loads(line)
+            except json.JSONDecodeError as exc:
+                raise ExportError(f"{path}:{n}: not a JSON line: {exc}") from exc
+            if not isinstance(rec, dict):
+                raise ExportError(f"{path}:{n}: a record must be a JSON object")
+            yield rec, f"{path.name}:{n}"

@@ -46,6 +46,7 @@ from hardgen.export.common import (
     export_meta,
     joined_observations,
     parse_call_objects,
+    read_jsonl_records,
     responses,
     tool_dicts,
 )
@@ -193,14 +194,5 @@ def replay(rec: dict[str, object], where: str) -> Replay:
 
 
 def read_replays(path: Path) -> Iterator[Replay]:
-    with path.open(encoding="utf-8") as fh:
-        for n, line in enumerate(fh, start=1):
-            if not line.strip():
-                continue
-            try:
-                rec = json.loads(line)
-            except json.JSONDecodeError as exc:
-                raise ExportError(f"{path}:{n}: not a JSON line: {exc}") from exc
-            if not isinstance(rec, dict):
-                raise ExportError(f"{path}:{n}: a record must be a JSON object")
-            yield replay(rec, f"{path.name}:{n}")
+    for rec, where in read_jsonl_records(path):
+        yield replay(rec, where)

@@ -38,6 +38,7 @@ from hardgen.export.common import (
     observation_text,
     openai_tools,
     parse_call_objects,
+    read_jsonl_records,
     responses,
 )
 from hardgen.schema import Trajectory
@@ -159,15 +160,5 @@ def replay_messages(messages_value: object, meta: ExportMeta, where: str) -> Rep
 
 
 def read_replays(path: Path) -> Iterator[Replay]:
-    with path.open(encoding="utf-8") as fh:
-        for n, line in enumerate(fh, start=1):
-            if not line.strip():
-                continue
-            try:
-                rec = json.loads(line)
-            except json.JSONDecodeError as exc:
-                raise ExportError(f"{path}:{n}: not a JSON line: {exc}") from exc
-            if not isinstance(rec, dict):
-                raise ExportError(f"{path}:{n}: a record must be a JSON object")
-            where = f"{path.name}:{n}"
-            yield replay_messages(rec.get("messages"), ExportMeta.from_json(rec.get(META_KEY), where), where)
+    for rec, where in read_jsonl_records(path):
+        yield replay_messages(rec.get("messages"), ExportMeta.from_json(rec.get(META_KEY), where), where)

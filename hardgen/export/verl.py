@@ -25,7 +25,6 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from functools import cache
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
@@ -56,17 +55,10 @@ BATCH_ROWS = 2048
 SYSTEM_TEMPLATE = "tool_system.j2"
 
 
-def _template_source(name: str) -> str:
-    path = resources.files("hardgen").joinpath("templates", name)
-    if not path.is_file():
-        raise jinja2.TemplateNotFound(name)
-    return path.read_text(encoding="utf-8")
-
-
 @cache
 def _environment() -> jinja2.Environment:
     env = jinja2.Environment(
-        loader=jinja2.FunctionLoader(_template_source),
+        loader=jinja2.PackageLoader("hardgen", "templates"),
         undefined=jinja2.StrictUndefined,
         keep_trailing_newline=False,
         autoescape=False,
