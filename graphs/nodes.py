@@ -61,6 +61,7 @@ async def sample_trace(state: GenerateState, runtime: Runtime[Deps]) -> Update:
         deps.graph,
         env,
         rng_for(plan.seed, "sample", turn),
+        max_calls=deps.settings.sampling.max_calls_per_trajectory,
         updates=updates,
         retries_per_call=deps.settings.sampling.retries_per_call,
         parallel_steps=deps.settings.sampling.parallel_steps,
@@ -68,7 +69,17 @@ async def sample_trace(state: GenerateState, runtime: Runtime[Deps]) -> Update:
     try:
         target = sampler.choose_target()
         history = [o for t in state.turns for step in t.steps for o in step.observations]
-        trace = sampler.sample_trace(target, plan.calls_per_turn[turn], called=called, history=history)
+        # The trajectory's call budget: what earlier turns used, one call kept for each later turn.
+        used = sum(len(t.trace.calls) for t in state.turns)
+        later = len(plan.calls_per_turn) - turn - 1
+        budget = max(1, deps.settings.sampling.max_calls_per_trajectory - used - later)
+        trace = sampler.sample_trace(
+            target,
+            min(plan.calls_per_turn[turn], budget),
+            called=called,
+            history=history,
+            max_calls=budget,
+        )
     finally:
         env.close()
     if not trace.calls:

@@ -94,7 +94,7 @@ class Range(Model):
 
 
 class SamplingConfig(Model):
-    calls_per_trace: Range = Field(default_factory=lambda: Range(min=1, max=5))
+    calls_per_trace: Range = Field(default_factory=lambda: Range(min=1, max=3))
     multi_turn_share: float = Field(default=0.637, ge=0, le=1)
     turns: Range = Field(default_factory=lambda: Range(min=2, max=3))
     max_calls_per_trajectory: int = Field(default=8, ge=1)

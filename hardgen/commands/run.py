@@ -26,7 +26,7 @@ environment:
   max_output_bytes: 65536 # a larger result becomes an env:output_too_large observation
 
 sampling:
-  calls_per_trace: {min: 1, max: 5}   # M, calls per turn (the paper: 1 to 8, mean 3.21)
+  calls_per_trace: {min: 1, max: 3}   # M, calls per turn (the paper: 1 to 8 per trajectory, mean 3.21)
   multi_turn_share: 0.637             # share of multi-turn trajectories (the paper: 63.7%)
   turns: {min: 2, max: 3}             # N for multi-turn trajectories
   max_calls_per_trajectory: 8
