@@ -13,7 +13,7 @@ from collections.abc import Iterable, Iterator
 
 from pydantic import JsonValue
 
-from hardgen.schema import JSONDict, ToolSpec
+from hardgen.schema import JSONDict, ToolSpec, json_type_of
 
 _CAMEL = re.compile(r"(?<=[a-z0-9])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])")
 _WORD = re.compile(r"[a-z]+|\d+")
@@ -214,22 +214,6 @@ def join_words(items: list[str], conj: str = "and") -> str:
     if len(items) == 1:
         return items[0]
     return f"{', '.join(items[:-1])} {conj} {items[-1]}"
-
-
-def json_type_of(value: JsonValue) -> str:
-    if isinstance(value, bool):
-        return "boolean"
-    if isinstance(value, int):
-        return "integer"
-    if isinstance(value, float):
-        return "number"
-    if isinstance(value, str):
-        return "string"
-    if isinstance(value, list):
-        return "array"
-    if isinstance(value, dict):
-        return "object"
-    return "null"
 
 
 def schema_types(schema: JSONDict) -> set[str]:

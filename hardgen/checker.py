@@ -40,7 +40,7 @@ from pydantic import JsonValue
 
 from hardgen.calls import ParseResult
 from hardgen.environment.base import Environment
-from hardgen.schema import CheckVerdict, JSONDict, ToolCall, ToolSpec, canonical_json
+from hardgen.schema import CheckVerdict, JSONDict, ToolCall, ToolSpec, canonical_json, json_type_of
 
 logger = logging.getLogger(__name__)
 
@@ -390,20 +390,19 @@ def _has_type(value: JsonValue, kind: str) -> bool:
     return True
 
 
+_TYPE_PROSE = {
+    "null": "null",
+    "boolean": "a boolean",
+    "integer": "an integer",
+    "number": "a number",
+    "string": "a string",
+    "array": "a list",
+    "object": "an object",
+}
+
+
 def _json_type(value: JsonValue) -> str:
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "a boolean"
-    if isinstance(value, int):
-        return "an integer"
-    if isinstance(value, float):
-        return "a number"
-    if isinstance(value, str):
-        return "a string"
-    if isinstance(value, list):
-        return "a list"
-    return "an object"
+    return _TYPE_PROSE[json_type_of(value)]
 
 
 def _type_problem(value: JsonValue, schema: JSONDict) -> str | None:

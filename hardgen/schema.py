@@ -36,6 +36,23 @@ def canonical_json(value: object) -> str:
     return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
 
 
+def json_type_of(value: JsonValue) -> str:
+    """The JSON Schema type name of a JSON value (``boolean`` before ``integer``: bool is an int)."""
+    if isinstance(value, bool):
+        return "boolean"
+    if isinstance(value, int):
+        return "integer"
+    if isinstance(value, float):
+        return "number"
+    if isinstance(value, str):
+        return "string"
+    if isinstance(value, list):
+        return "array"
+    if isinstance(value, dict):
+        return "object"
+    return "null"
+
+
 def content_hash(value: object) -> str:
     """The sha256 hex digest of ``canonical_json(value)``."""
     return hashlib.sha256(canonical_json(value).encode("utf-8")).hexdigest()
