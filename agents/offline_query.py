@@ -24,7 +24,6 @@ from hardgen.agents.offline_text import (
     first_sentence,
     is_login_tool,
     join_words,
-    json_type_of,
     label,
     lower_first,
     param_description,
@@ -47,7 +46,15 @@ from hardgen.dataflow import (
     values_match,
 )
 from hardgen.guards import mentions_tool, query_problems
-from hardgen.schema import AdvancedParameter, AdvancedTool, HardQuery, Observation, ToolSpec, Trace
+from hardgen.schema import (
+    AdvancedParameter,
+    AdvancedTool,
+    HardQuery,
+    Observation,
+    ToolSpec,
+    Trace,
+    json_type_of,
+)
 
 SECRET_WORDS = frozenset({"password", "passcode", "pin", "secret", "passphrase"})
 USER_WORDS = frozenset({"username", "user", "login", "email", "handle"})

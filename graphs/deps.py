@@ -7,7 +7,6 @@ It is passed to the compiled graph as LangGraph's runtime ``context``; nodes rea
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
 
 from hardgen.agents.base import TargetModel
 from hardgen.agents.loader import Agents
@@ -41,6 +40,3 @@ class Deps:
             self._spec_cache[key] = {s.name: s for s in env.specs}
             env.close()
         return self._spec_cache[key]
-
-    def option(self, name: str, default: Any = None) -> Any:
-        return getattr(self.settings.pipeline, name, default)

@@ -7,12 +7,15 @@ The K_max loop: ``reasoner -> check``; a correct attempt goes to ``execute_step`
 from __future__ import annotations
 
 import logging
-from typing import Any, Literal
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
+from typing import Any, Generic, Literal, TypeVar
 
 from langgraph.runtime import Runtime
 
 from hardgen.agents.base import (
     AgentError,
+    AgentResult,
     QueryInput,
     ReasonerInput,
     SummaryInput,
@@ -25,25 +28,68 @@ from hardgen.environment.sampler import GraphUpdates, Sampler
 from hardgen.graphs.deps import Deps
 from hardgen.graphs.state import GenerateState, derive_seed, rng_for
 from hardgen.guards import advanced_tool_problems, generate_guarded, hint_problems, query_problems
-from hardgen.schema import CheckVerdict, Step, Turn
+from hardgen.schema import (
+    CheckVerdict,
+    Observation,
+    Step,
+    TokenUsage,
+    ToolSpec,
+    Trace,
+    Turn,
+    VerifierFeedback,
+    canonical_json,
+)
 
 log = logging.getLogger(__name__)
 
 Update = dict[str, Any]
+T = TypeVar("T")
 
 
 def _discard(stage: str, reason: str) -> Update:
     return {"status": "discarded", "discard_stage": stage, "discard_reason": reason}
 
 
-def _primitive_specs(state: GenerateState, deps: Deps) -> list[Any]:
+def primitive_specs(trace: Trace, specs: Mapping[str, ToolSpec]) -> list[ToolSpec]:
+    """The specs of the distinct tools a trace calls, in the order it first calls them."""
+    return [specs[name] for name in dict.fromkeys(trace.tool_names)]
+
+
+def _primitive_specs(state: GenerateState, deps: Deps) -> list[ToolSpec]:
     assert state.trace is not None
-    specs = deps.specs(state.plan.suites)
-    seen: list[str] = []
-    for name in state.trace.tool_names:
-        if name not in seen:
-            seen.append(name)
-    return [specs[n] for n in seen]
+    return primitive_specs(state.trace, deps.specs(state.plan.suites))
+
+
+@dataclass
+class Guarded(Generic[T]):
+    """What a guarded agent call gave: a value that passed its guard, or why there is none."""
+
+    value: T | None
+    usage: list[TokenUsage]
+    agent_error: str | None = None
+
+    def failure(self, guard_reason: str) -> str:
+        """The reason to record when ``value`` is None: the agent's error, else the guard's."""
+        return self.agent_error or guard_reason
+
+
+async def call_guarded(
+    call: Callable[[int], Awaitable[AgentResult[T]]], check: Callable[[T], list[str]], retries: int
+) -> Guarded[T]:
+    """Call an agent (``call(i)``, i = regeneration index for the seed), regenerating while ``check``
+    finds problems (guards.generate_guarded); agent errors become a reason, never an exception."""
+    usage: list[TokenUsage] = []
+
+    async def make(i: int) -> T:
+        res = await call(i)
+        usage.extend(res.usage)
+        return res.value
+
+    try:
+        outcome = await generate_guarded(make, check, retries)
+    except AgentError as exc:
+        return Guarded(None, usage, exc.reason)
+    return Guarded(outcome.value if outcome.ok else None, usage)
 
 
 # ------------------------------------------------------------------------------------ Phase I part
@@ -108,26 +154,22 @@ async def tool_maker(state: GenerateState, runtime: Runtime[Deps]) -> Update:
     trace = state.trace
     assert trace is not None
     tools = _primitive_specs(state, deps)
-    usage = list(state.usage)
-
-    async def make(i: int) -> Any:
-        seed = derive_seed(state.plan.seed, "tool_maker", state.turn_index, i)
-        inp = ToolMakerInput(trace=trace, tools=tools, history=state.turns, seed=seed)
-        res = await deps.agents.tool_maker.make_tool(inp)
-        usage.extend(res.usage)
-        return res.value
-
-    try:
-        outcome = await generate_guarded(
-            make,
-            lambda tool: advanced_tool_problems(tool, trace, context=[t.trace for t in state.turns]),
-            deps.settings.pipeline.guard_retries,
-        )
-    except AgentError as exc:
-        return {**_discard("tool_maker", exc.reason), "usage": usage}
-    if not outcome.ok:
-        return {**_discard("tool_maker", "guard:advanced_tool_leak"), "usage": usage}
-    return {"advanced_tool": outcome.value, "usage": usage}
+    out = await call_guarded(
+        lambda i: deps.agents.tool_maker.make_tool(
+            ToolMakerInput(
+                trace=trace,
+                tools=tools,
+                history=state.turns,
+                seed=derive_seed(state.plan.seed, "tool_maker", state.turn_index, i),
+            )
+        ),
+        lambda tool: advanced_tool_problems(tool, trace, context=[t.trace for t in state.turns]),
+        deps.settings.pipeline.guard_retries,
+    )
+    usage = [*state.usage, *out.usage]
+    if out.value is None:
+        return {**_discard("tool_maker", out.failure("guard:advanced_tool_leak")), "usage": usage}
+    return {"advanced_tool": out.value, "usage": usage}
 
 
 async def query_generator(state: GenerateState, runtime: Runtime[Deps]) -> Update:
@@ -137,29 +179,26 @@ async def query_generator(state: GenerateState, runtime: Runtime[Deps]) -> Updat
     assert trace is not None and tool is not None
     tools = _primitive_specs(state, deps)
     names = list(deps.specs(state.plan.suites))
-    usage = list(state.usage)
-
-    async def make(i: int) -> Any:
-        seed = derive_seed(state.plan.seed, "query", state.turn_index, i)
-        inp = QueryInput(advanced_tool=tool, trace=trace, tools=tools, history=state.turns, seed=seed)
-        res = await deps.agents.query_generator.make_query(inp)
-        usage.extend(res.usage)
-        return res.value
-
-    try:
-        outcome = await generate_guarded(
-            make,
-            lambda q: (
-                query_problems(q, trace, names, context=[t.trace for t in state.turns])
-                + query_problems_for(deps.settings, q.text)  # BFCL decontamination (hardgen.decontam)
-            ),
-            deps.settings.pipeline.guard_retries,
-        )
-    except AgentError as exc:
-        return {**_discard("query", exc.reason), "usage": usage}
-    if not outcome.ok:
-        return {**_discard("query", "guard:query_leak"), "usage": usage}
-    return {"query": outcome.value, "usage": usage}
+    out = await call_guarded(
+        lambda i: deps.agents.query_generator.make_query(
+            QueryInput(
+                advanced_tool=tool,
+                trace=trace,
+                tools=tools,
+                history=state.turns,
+                seed=derive_seed(state.plan.seed, "query", state.turn_index, i),
+            )
+        ),
+        lambda q: (
+            query_problems(q, trace, names, context=[t.trace for t in state.turns])
+            + query_problems_for(deps.settings, q.text)  # BFCL decontamination (hardgen.decontam)
+        ),
+        deps.settings.pipeline.guard_retries,
+    )
+    usage = [*state.usage, *out.usage]
+    if out.value is None:
+        return {**_discard("query", out.failure("guard:query_leak")), "usage": usage}
+    return {"query": out.value, "usage": usage}
 
 
 # ---------------------------------------------------------------------------------- Phase III
@@ -241,36 +280,34 @@ async def verifier(state: GenerateState, runtime: Runtime[Deps]) -> Update:
         executed = [env.execute(c) for c in attempt.calls]
     finally:
         env.close()
-    usage = list(state.usage)
     query = state.query
+    tools = _primitive_specs(state, deps)
 
-    async def make(i: int) -> Any:
-        inp = VerifierInput(
-            query=query,
-            attempt=attempt,
-            ground_truth=truth,
-            execution_result=executed,
-            verdict=verdict,
-            tools=_primitive_specs(state, deps),
-            seed=derive_seed(
-                state.plan.seed, "verifier", state.turn_index, state.step_index, attempt.attempt, i
-            ),
-        )
-        res = await deps.agents.verifier.diagnose(inp)
-        usage.extend(res.usage)
-        return res.value
-
-    def leaks(feedback: Any) -> list[str]:
+    def leaks(feedback: VerifierFeedback) -> list[str]:
         text = " ".join([feedback.corrective_hint, feedback.root_cause, *feedback.should_reconsider])
         return hint_problems(text, truth, query)
 
-    try:
-        outcome = await generate_guarded(make, leaks, deps.settings.pipeline.guard_retries)
-    except AgentError as exc:
-        return {**_discard("verifier", exc.reason), "usage": usage}
-    if not outcome.ok:
-        return {**_discard("verifier", "guard:hint_leak"), "usage": usage}
-    diagnosed = attempt.model_copy(update={"feedback": outcome.value})
+    out = await call_guarded(
+        lambda i: deps.agents.verifier.diagnose(
+            VerifierInput(
+                query=query,
+                attempt=attempt,
+                ground_truth=truth,
+                execution_result=executed,
+                verdict=verdict,
+                tools=tools,
+                seed=derive_seed(
+                    state.plan.seed, "verifier", state.turn_index, state.step_index, attempt.attempt, i
+                ),
+            )
+        ),
+        leaks,
+        deps.settings.pipeline.guard_retries,
+    )
+    usage = [*state.usage, *out.usage]
+    if out.value is None:
+        return {**_discard("verifier", out.failure("guard:hint_leak")), "usage": usage}
+    diagnosed = attempt.model_copy(update={"feedback": out.value})
     return {"attempts": [*state.attempts[:-1], diagnosed], "usage": usage}
 
 
@@ -307,9 +344,7 @@ async def execute_step(state: GenerateState, runtime: Runtime[Deps]) -> Update:
     return {"steps": [*state.steps, step], "attempts": [], "env_state": env_state}
 
 
-def _obs_key(obs: Any) -> str:
-    from hardgen.schema import canonical_json
-
+def _obs_key(obs: Observation) -> str:
     return canonical_json([obs.call.name, obs.ok, obs.output])
 
 

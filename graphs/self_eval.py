@@ -22,8 +22,10 @@ from langgraph.runtime import Runtime
 from hardgen.agents.base import AgentError, QueryInput, TargetInput, ToolMakerInput
 from hardgen.environment.sampler import GraphUpdates, Sampler
 from hardgen.graphs.deps import Deps
+from hardgen.graphs.nodes import call_guarded, primitive_specs
 from hardgen.graphs.state import SelfEvalState, derive_seed, rng_for
-from hardgen.guards import advanced_tool_problems, generate_guarded, query_problems
+from hardgen.graphs.threads import run_thread
+from hardgen.guards import advanced_tool_problems, query_problems
 from hardgen.schema import Step, Trace, TraceStep, canonical_json
 from hardgen.store import ResultStore
 
@@ -73,26 +75,20 @@ async def se_tool_maker(state: SelfEvalState, runtime: Runtime[Deps]) -> Update:
     deps = runtime.context
     trace = state.trace
     assert trace is not None
-    specs = deps.specs(state.suites)
-    tools = [specs[n] for n in dict.fromkeys(trace.tool_names)]
-    usage = list(state.usage)
-
-    async def make(i: int) -> Any:
-        inp = ToolMakerInput(
-            trace=trace, tools=tools, seed=derive_seed(state.seed, "se_tool_maker", state.tool, i)
-        )
-        res = await deps.agents.tool_maker.make_tool(inp)
-        usage.extend(res.usage)
-        return res.value
-
-    try:
-        out = await generate_guarded(
-            make, lambda t: advanced_tool_problems(t, trace), deps.settings.pipeline.guard_retries
-        )
-    except AgentError as exc:
-        return {"skipped": f"tool_maker:{exc.reason}", "usage": usage}
-    if not out.ok:
-        return {"skipped": "guard:advanced_tool_leak", "usage": usage}
+    tools = primitive_specs(trace, deps.specs(state.suites))
+    out = await call_guarded(
+        lambda i: deps.agents.tool_maker.make_tool(
+            ToolMakerInput(
+                trace=trace, tools=tools, seed=derive_seed(state.seed, "se_tool_maker", state.tool, i)
+            )
+        ),
+        lambda t: advanced_tool_problems(t, trace),
+        deps.settings.pipeline.guard_retries,
+    )
+    usage = [*state.usage, *out.usage]
+    if out.value is None:
+        skipped = f"tool_maker:{out.agent_error}" if out.agent_error else "guard:advanced_tool_leak"
+        return {"skipped": skipped, "usage": usage}
     return {"advanced_tool": out.value, "usage": usage}
 
 
@@ -101,28 +97,23 @@ async def se_query(state: SelfEvalState, runtime: Runtime[Deps]) -> Update:
     trace, tool = state.trace, state.advanced_tool
     assert trace is not None and tool is not None
     specs = deps.specs(state.suites)
-    tools = [specs[n] for n in dict.fromkeys(trace.tool_names)]
-    usage = list(state.usage)
-
-    async def make(i: int) -> Any:
-        inp = QueryInput(
-            advanced_tool=tool,
-            trace=trace,
-            tools=tools,
-            seed=derive_seed(state.seed, "se_query", state.tool, i),
-        )
-        res = await deps.agents.query_generator.make_query(inp)
-        usage.extend(res.usage)
-        return res.value
-
-    try:
-        out = await generate_guarded(
-            make, lambda q: query_problems(q, trace, list(specs)), deps.settings.pipeline.guard_retries
-        )
-    except AgentError as exc:
-        return {"skipped": f"query:{exc.reason}", "usage": usage}
-    if not out.ok:
-        return {"skipped": "guard:query_leak", "usage": usage}
+    tools = primitive_specs(trace, specs)
+    out = await call_guarded(
+        lambda i: deps.agents.query_generator.make_query(
+            QueryInput(
+                advanced_tool=tool,
+                trace=trace,
+                tools=tools,
+                seed=derive_seed(state.seed, "se_query", state.tool, i),
+            )
+        ),
+        lambda q: query_problems(q, trace, list(specs)),
+        deps.settings.pipeline.guard_retries,
+    )
+    usage = [*state.usage, *out.usage]
+    if out.value is None:
+        skipped = f"query:{out.agent_error}" if out.agent_error else "guard:query_leak"
+        return {"skipped": skipped, "usage": usage}
     return {"query": out.value, "usage": usage}
 
 
@@ -240,25 +231,20 @@ async def run_self_eval(runner: Any, deps: Deps, store: ResultStore) -> dict[str
     sem = asyncio.Semaphore(settings.run.concurrency)
     counts = {"evaluated": 0, "skipped": 0}
     durability = settings.run.durability
-    async with runner._checkpointer_factory() as saver:
+    async with runner.open_checkpointer() as saver:
         graph = build_self_eval_graph(checkpointer=None if durability == "none" else saver)
 
         async def one(tool: str) -> None:
             async with sem:
                 thread = f"{runner.run_id}/self_eval/{tool}"
-                config: dict[str, Any] = {"configurable": {"thread_id": thread}, "recursion_limit": 10_000}
-                kwargs: dict[str, Any] = {"context": deps}
-                if durability != "none":
-                    kwargs["durability"] = durability
-                    snap = await graph.aget_state(config)
-                    if snap.values and not snap.next:
-                        out = snap.values
-                    elif snap.values:
-                        out = await graph.ainvoke(None, config, **kwargs)
-                    else:
-                        out = await graph.ainvoke(_initial(runner, settings, tool, owner), config, **kwargs)
-                else:
-                    out = await graph.ainvoke(_initial(runner, settings, tool, owner), config, **kwargs)
+                out = await run_thread(
+                    graph,
+                    saver,
+                    thread,
+                    lambda: _initial(runner, settings, tool, owner),
+                    context=deps,
+                    durability=durability,
+                )
                 state = SelfEvalState.model_validate(out)
                 if state.skipped:
                     counts["skipped"] += 1

@@ -253,7 +253,7 @@ class Runner:
         self.settings = settings
         self.dir = RunDir(run_dir)
         self.run_id = f"run-{settings.identity()}"
-        self._checkpointer_factory = checkpointer_factory or self._sqlite_checkpointer
+        self.open_checkpointer = checkpointer_factory or self._sqlite_checkpointer
         self._on_progress = on_progress
         self.keep_checkpoints = keep_checkpoints
 
@@ -340,7 +340,7 @@ class Runner:
         finished = len(done)
         sem = asyncio.Semaphore(self.settings.run.concurrency)
         durability = self.settings.run.durability
-        async with self._checkpointer_factory() as saver:
+        async with self.open_checkpointer() as saver:
             graph = build_graph(checkpointer=None if durability == "none" else saver)
 
             async def one(plan: ItemPlan) -> None:
@@ -380,24 +380,18 @@ class Runner:
     async def _run_item(
         self, graph: Any, saver: Any, deps: Any, plan: ItemPlan, durability: str
     ) -> GenerateState:
-        config: dict[str, Any] = {
-            "configurable": {"thread_id": self._thread(plan.item)},
-            "recursion_limit": 10_000,
-        }
-        kwargs: dict[str, Any] = {"context": deps}
-        if durability != "none":
-            kwargs["durability"] = durability
-            snapshot = await graph.aget_state(config)
-            if snapshot.values:
-                if snapshot.next:  # interrupted: continue from the last checkpoint
-                    return _finished(await graph.ainvoke(None, config, **kwargs), plan.item)
-                done = GenerateState.model_validate(snapshot.values)
-                if done.status != "running":  # finished before, but not stored (a crash in between)
-                    return done
-                # A thread with no next node that never finished cannot be continued: start it over.
-                await saver.adelete_thread(self._thread(plan.item))
-        out = await graph.ainvoke(GenerateState(run_id=self.run_id, plan=plan), config, **kwargs)
-        return _finished(out, plan.item)
+        from hardgen.graphs.threads import run_thread
+
+        values = await run_thread(
+            graph,
+            saver,
+            self._thread(plan.item),
+            lambda: GenerateState(run_id=self.run_id, plan=plan),
+            context=deps,
+            durability=durability,
+            is_finished=lambda v: GenerateState.model_validate(v).status != "running",
+        )
+        return _finished(values, plan.item)
 
     def _log_error(self, item: int) -> None:
         text = traceback.format_exc()

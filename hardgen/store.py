@@ -16,7 +16,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Literal
 
-from hardgen.schema import Trajectory, canonical_json
+from hardgen.schema import ReasoningAttempt, Trajectory, canonical_json
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS run_info (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -233,10 +233,7 @@ def _reason_key(stage: str | None, reason: str | None) -> str:
     return f"{stage or 'unknown'}: {reason or 'unknown'}"
 
 
-def _attempt_row(item: int, turn: int, step: int, a: object) -> tuple[object, ...]:
-    from hardgen.schema import ReasoningAttempt
-
-    assert isinstance(a, ReasoningAttempt)
+def _attempt_row(item: int, turn: int, step: int, a: ReasoningAttempt) -> tuple[object, ...]:
     verdict = a.verdict
     return (
         item,
@@ -251,7 +248,7 @@ def _attempt_row(item: int, turn: int, step: int, a: object) -> tuple[object, ..
     )
 
 
-def _pending_attempts(t: Trajectory) -> Iterator[tuple[int, int, object]]:
+def _pending_attempts(t: Trajectory) -> Iterator[tuple[int, int, ReasoningAttempt]]:
     """Attempts of the step that exhausted K_max (a discarded item's) live outside ``turn.steps``."""
     if t.failed_step is not None:
         for a in t.failed_step.attempts:
