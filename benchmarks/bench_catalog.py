@@ -19,10 +19,10 @@ import time
 from pathlib import Path
 
 from hardgen.config import BackendConfig, EnvironmentConfig, parse_settings
+from hardgen.environment.apigraph.graph import APIGraph
+from hardgen.environment.apigraph.sampler import Sampler
 from hardgen.environment.backends import build_environment
-from hardgen.environment.catalog import bfcl_category_files, catalog_from_options, load_source
-from hardgen.environment.graph import APIGraph
-from hardgen.environment.sampler import Sampler
+from hardgen.environment.backends.catalog import bfcl_category_files, catalog_from_options, load_source
 from hardgen.schema import canonical_json
 
 OPTIONS = {"bfcl_data": True}

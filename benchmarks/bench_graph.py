@@ -30,8 +30,8 @@ from typing import Any
 from pydantic import JsonValue
 
 from hardgen.environment import Backend, Dependency, Environment
-from hardgen.environment.graph import APIGraph
-from hardgen.environment.sampler import Sampler
+from hardgen.environment.apigraph.graph import APIGraph
+from hardgen.environment.apigraph.sampler import Sampler
 from hardgen.schema import JSONDict, ToolCall, ToolSpec
 
 ENTITIES = ("gadget", "ticket", "parcel", "invoice", "voucher", "route", "badge", "sensor", "lease", "quote")
@@ -260,7 +260,7 @@ def verified_flows(name: str, suite: Any, undeclared: Sequence[Any], seeds: int 
     For each edge (Ti, Tj) the declared sources of the mapped parameters are replaced by Ti alone, a
     trace towards Tj is sampled, and the edge counts when Tj succeeded with a value Ti returned.
     """
-    from hardgen.environment.inference import leaf_paths
+    from hardgen.environment.apigraph.inference import leaf_paths
 
     confirmed = 0
     for dep in undeclared:
@@ -307,13 +307,13 @@ def inference_report(probe: bool) -> None:
     that execution confirms as real flows count as correct.
     """
     from hardgen.environment import all_suites
-    from hardgen.environment.inference import (
+    from hardgen.environment.apigraph.inference import (
         InferenceScore,
         InferredDependency,
         evaluate_inference,
         infer_dependencies,
     )
-    from hardgen.environment.sampler import probe_graph
+    from hardgen.environment.apigraph.sampler import probe_graph
 
     rows: list[tuple[str, InferenceScore, InferenceScore | None, int]] = []
     total, total_probe, total_verified = InferenceScore(), InferenceScore(), 0

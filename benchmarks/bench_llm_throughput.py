@@ -46,7 +46,7 @@ import yaml
 
 from hardgen.agents.base import SummaryInput
 from hardgen.agents.llm import LLMSummarizer
-from hardgen.agents.llm_client import aclose_chat_models, clear_model_cache, set_endpoint_limit
+from hardgen.agents.llm.client import aclose_chat_models, clear_model_cache, set_endpoint_limit
 from hardgen.config import AgentConfig, parse_settings
 from hardgen.runner import Runner, prepare_run_dir
 from hardgen.schema import HardQuery, Observation, Step, ToolCall

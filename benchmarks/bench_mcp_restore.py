@@ -21,8 +21,14 @@ from typing import Any
 
 from hardgen.config import BackendConfig, EnvironmentConfig
 from hardgen.environment.backends import build_environment
+from hardgen.environment.backends.mcp import (
+    LiveServer,
+    ServerConfig,
+    build_template,
+    get_pool,
+    shutdown_pools,
+)
 from hardgen.environment.base import Environment
-from hardgen.environment.mcp import LiveServer, ServerConfig, build_template, get_pool, shutdown_pools
 from hardgen.schema import ToolCall
 
 OPTIONS: dict[str, Any] = {

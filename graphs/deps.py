@@ -11,8 +11,8 @@ from dataclasses import dataclass, field
 from hardgen.agents.base import TargetModel
 from hardgen.agents.loader import Agents
 from hardgen.config import Settings
+from hardgen.environment.apigraph.graph import APIGraph
 from hardgen.environment.base import Environment
-from hardgen.environment.graph import APIGraph
 from hardgen.schema import JSONDict, ToolSpec
 
 

@@ -24,7 +24,7 @@ from hardgen.agents.base import (
 )
 from hardgen.checker import check_calls
 from hardgen.decontam import query_problems_for
-from hardgen.environment.sampler import GraphUpdates, Sampler
+from hardgen.environment.apigraph.sampler import GraphUpdates, Sampler
 from hardgen.graphs.deps import Deps
 from hardgen.graphs.state import GenerateState, derive_seed, rng_for
 from hardgen.guards import advanced_tool_problems, generate_guarded, hint_problems, query_problems

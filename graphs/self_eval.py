@@ -20,7 +20,7 @@ from langgraph.graph import END, START, StateGraph
 from langgraph.runtime import Runtime
 
 from hardgen.agents.base import AgentError, QueryInput, TargetInput, ToolMakerInput
-from hardgen.environment.sampler import GraphUpdates, Sampler
+from hardgen.environment.apigraph.sampler import GraphUpdates, Sampler
 from hardgen.graphs.deps import Deps
 from hardgen.graphs.nodes import call_guarded, primitive_specs
 from hardgen.graphs.state import SelfEvalState, derive_seed, rng_for

@@ -140,7 +140,7 @@ class QuestionIndex:
 
 def bfcl_question_files() -> list[Path]:
     """Every BFCL data file with test questions (all categories)."""
-    from hardgen.environment.catalog import bfcl_data_dir
+    from hardgen.environment.backends.catalog import bfcl_data_dir
 
     return sorted(p for p in bfcl_data_dir().glob("BFCL_v*_*.json") if "format_sensitivity" not in p.name)
 
@@ -182,7 +182,7 @@ def bfcl_index() -> QuestionIndex:
 @functools.cache
 def bfcl_initial_configs() -> dict[str, list[tuple[str, str]]]:
     """Per BFCL class, the ``(entry id, canonical config)`` of every multi-turn test's initial config."""
-    from hardgen.environment.catalog import bfcl_data_dir
+    from hardgen.environment.backends.catalog import bfcl_data_dir
 
     found: dict[str, list[tuple[str, str]]] = {}
     for path in sorted(bfcl_data_dir().glob("BFCL_v*_multi_turn_*.json")):

@@ -271,8 +271,8 @@ class Runner:
         return Deps(settings=self.settings, agents=agents, graph=self._load_graph(), targets=targets)
 
     def _load_graph(self) -> Any:
+        from hardgen.environment.apigraph.graph import APIGraph
         from hardgen.environment.backends import build_environment, suite_pool
-        from hardgen.environment.graph import APIGraph
 
         if self.dir.graph.exists():
             return APIGraph.load(self.dir.graph)
@@ -297,7 +297,7 @@ class Runner:
         pool = suite_pool(self.settings.environment)
         uses_llm = self._uses_llm()
         if uses_llm:
-            from hardgen.agents.llm_client import set_default_endpoint_limit
+            from hardgen.agents.llm.client import set_default_endpoint_limit
 
             set_default_endpoint_limit(self.settings.agents.max_concurrency_per_endpoint)
         deps = self.build_deps()
@@ -318,7 +318,7 @@ class Runner:
         finally:
             store.close()
             if uses_llm:
-                from hardgen.agents.llm_client import aclose_chat_models
+                from hardgen.agents.llm.client import aclose_chat_models
 
                 await aclose_chat_models()
 
@@ -401,8 +401,8 @@ class Runner:
 
     def _save_final_graph(self, deps: Any, store: ResultStore) -> None:
         """Merge what every stored item learned, in item order, into graph.final.json."""
-        from hardgen.environment.graph import APIGraph
-        from hardgen.environment.sampler import GraphUpdates
+        from hardgen.environment.apigraph.graph import APIGraph
+        from hardgen.environment.apigraph.sampler import GraphUpdates
 
         graph = APIGraph.load(self.dir.graph) if self.dir.graph.exists() else deps.graph
         for _item, data in store.graph_updates():

@@ -18,8 +18,8 @@ pytest.importorskip(
 
 from hardgen.config import BackendConfig, EnvironmentConfig, parse_settings
 from hardgen.environment.backends import build_environment
+from hardgen.environment.backends.bfcl import CLASSES, ensure_project_root
 from hardgen.environment.base import Environment, EnvironmentConfigError
-from hardgen.environment.bfcl import CLASSES, ensure_project_root
 from hardgen.schema import ToolCall
 
 
@@ -127,7 +127,7 @@ def test_scenarios_hardgen_default_inline_and_bfcl_tests() -> None:
 
 
 def test_a_scenario_copied_from_a_bfcl_test_is_refused() -> None:
-    from hardgen.environment.bfcl import bfcl_test_config
+    from hardgen.environment.backends.bfcl import bfcl_test_config
 
     copied = bfcl_test_config("multi_turn_base_23")
     with pytest.raises(EnvironmentConfigError, match="initial config of BFCL test"):

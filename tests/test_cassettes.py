@@ -20,7 +20,7 @@ from typer.testing import CliRunner
 
 from hardgen.agents.base import SummaryInput
 from hardgen.agents.llm import LLMSummarizer
-from hardgen.agents.llm_client import aclose_chat_models, clear_model_cache, reset_endpoint_limits
+from hardgen.agents.llm.client import aclose_chat_models, clear_model_cache, reset_endpoint_limits
 from hardgen.cassettes import (
     CassetteMiss,
     cassette_summary,

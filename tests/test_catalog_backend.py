@@ -13,8 +13,8 @@ from jsonschema import Draft202012Validator
 
 from hardgen.config import BackendConfig, EnvironmentConfig, parse_settings
 from hardgen.environment.backends import build_environment
+from hardgen.environment.backends.catalog import LLMResultSource, catalog_from_options, to_json_schema
 from hardgen.environment.base import Environment, EnvironmentConfigError
-from hardgen.environment.catalog import LLMResultSource, catalog_from_options, to_json_schema
 from hardgen.schema import ToolCall, ToolSpec
 
 ORDER = {

@@ -85,7 +85,7 @@ def test_the_query_guard_rejects_a_bfcl_question_when_decontaminating() -> None:
 
 def test_bfcl_initial_configs_are_refused_and_ours_pass() -> None:
     needs_bfcl()
-    from hardgen.environment.bfcl import bfcl_test_config, hardgen_scenarios
+    from hardgen.environment.backends.bfcl import bfcl_test_config, hardgen_scenarios
 
     assert initial_config_problems(hardgen_scenarios()) == []
     theirs = bfcl_test_config("multi_turn_base_0")

@@ -11,7 +11,7 @@ from typer.testing import CliRunner
 
 from hardgen.cli import app
 from hardgen.environment import Dependency, Environment
-from hardgen.environment.graph import APIGraph, GraphFormatError, GraphUpdates
+from hardgen.environment.apigraph.graph import APIGraph, GraphFormatError, GraphUpdates
 from hardgen.schema import ToolSpec
 
 

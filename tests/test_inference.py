@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from hardgen.environment import all_suites, get_suite
-from hardgen.environment.inference import (
+from hardgen.environment.apigraph.inference import (
     InferenceScore,
     concept_key,
     description_format,
@@ -170,7 +170,7 @@ def test_inference_recovers_the_declared_dependencies_of_the_suites() -> None:
 
 def test_evaluation_counts_pairs_whatever_the_kind() -> None:
     from hardgen.environment import Dependency
-    from hardgen.environment.inference import InferredDependency
+    from hardgen.environment.apigraph.inference import InferredDependency
 
     score = evaluate_inference(
         [InferredDependency("a", "b", "value"), InferredDependency("a", "c", "prerequisite")],

@@ -43,7 +43,7 @@ from hardgen.agents.llm import (
     LLMToolMaker,
     LLMVerifier,
 )
-from hardgen.agents.llm_client import (
+from hardgen.agents.llm.client import (
     DUMMY_API_KEY,
     LLMAgentError,
     aclose_chat_models,
@@ -54,7 +54,7 @@ from hardgen.agents.llm_client import (
     set_default_endpoint_limit,
     set_endpoint_limit,
 )
-from hardgen.agents.llm_parse import OutputError, extract_json_object, split_think
+from hardgen.agents.llm.parse import OutputError, extract_json_object, split_think
 from hardgen.config import AgentConfig, ConfigError, TargetConfig
 from hardgen.prompts import render
 from hardgen.schema import CheckVerdict, Observation, ToolCall

@@ -23,8 +23,8 @@ pytest.importorskip("mcp", reason="the MCP SDK is not installed: pip install 'ha
 
 from hardgen.config import BackendConfig, EnvironmentConfig, parse_settings
 from hardgen.environment.backends import build_environment
+from hardgen.environment.backends.mcp import get_pool, shutdown_pools
 from hardgen.environment.base import Environment, EnvironmentConfigError
-from hardgen.environment.mcp import get_pool, shutdown_pools
 from hardgen.schema import ToolCall
 
 

@@ -38,8 +38,8 @@ from hardgen.checker import check_calls
 from hardgen.config import AgentConfig, ConfigError, TargetConfig
 from hardgen.dataflow import hidden_values, values_match
 from hardgen.environment import Environment, all_suites
-from hardgen.environment.graph import APIGraph
-from hardgen.environment.sampler import Sampler
+from hardgen.environment.apigraph.graph import APIGraph
+from hardgen.environment.apigraph.sampler import Sampler
 from hardgen.guards import advanced_tool_problems, hint_problems, query_problems
 from hardgen.schema import (
     AdvancedTool,

@@ -13,8 +13,8 @@ from hypothesis import strategies as st
 from pydantic import JsonValue
 
 from hardgen.environment import Backend, Dependency, Environment, Suite, ToolError
-from hardgen.environment.graph import APIGraph, GraphUpdates
-from hardgen.environment.sampler import Sampler, probe_graph
+from hardgen.environment.apigraph.graph import APIGraph, GraphUpdates
+from hardgen.environment.apigraph.sampler import Sampler, probe_graph
 from hardgen.schema import JSONDict, Observation, ToolSpec, Trace
 
 

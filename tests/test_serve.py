@@ -38,7 +38,7 @@ from hardgen.agents.llm import (
     LLMToolMaker,
     LLMVerifier,
 )
-from hardgen.agents.llm_client import aclose_chat_models, clear_model_cache, reset_endpoint_limits
+from hardgen.agents.llm.client import aclose_chat_models, clear_model_cache, reset_endpoint_limits
 from hardgen.agents.offline import (
     OfflineQueryGenerator,
     OfflineReasoner,

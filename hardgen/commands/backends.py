@@ -38,7 +38,7 @@ def register(app: typer.Typer) -> None:
         done = subprocess.run(command, check=False)
         if done.returncode != 0:
             raise UserError(f"pip failed (exit {done.returncode}); run the command above by hand to see why")
-        from hardgen.environment.catalog import bfcl_data_dir
+        from hardgen.environment.backends.catalog import bfcl_data_dir
 
         with user_errors():
             typer.echo(f"bfcl-eval is installed; its data: {bfcl_data_dir()}")
@@ -56,7 +56,7 @@ def register(app: typer.Typer) -> None:
         as_json: bool = typer.Option(False, "--json", help="Print the import figures as JSON."),
     ) -> None:
         """Import tool schemas into one catalog: how many distinct tools, which operations, any problem."""
-        from hardgen.environment.catalog import catalog_from_options
+        from hardgen.environment.backends.catalog import catalog_from_options
 
         if fmt is not None and fmt not in ("openai", "bfcl", "openapi"):
             raise UserError("--format must be openai, bfcl or openapi")

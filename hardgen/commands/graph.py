@@ -26,10 +26,10 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Build the API graph of the configured environment and save it as JSON."""
         from hardgen.config import load_settings
+        from hardgen.environment.apigraph.graph import APIGraph
+        from hardgen.environment.apigraph.sampler import probe_graph
         from hardgen.environment.backends import build_environment, suite_pool
         from hardgen.environment.base import Environment
-        from hardgen.environment.graph import APIGraph
-        from hardgen.environment.sampler import probe_graph
 
         with user_errors():
             settings = load_settings(config)
@@ -66,7 +66,7 @@ def register(app: typer.Typer) -> None:
         from rich.console import Console
         from rich.table import Table
 
-        from hardgen.environment.graph import APIGraph
+        from hardgen.environment.apigraph.graph import APIGraph
 
         with user_errors():
             graph = APIGraph.load(path)

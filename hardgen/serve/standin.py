@@ -23,7 +23,7 @@ from typing import Literal
 from pydantic import JsonValue, ValidationError
 
 from hardgen import __version__
-from hardgen.agents.llm_parse import split_think
+from hardgen.agents.llm.parse import split_think
 from hardgen.agents.offline import (
     OfflineQueryGenerator,
     OfflineReasoner,
@@ -32,8 +32,8 @@ from hardgen.agents.offline import (
     OfflineToolMaker,
     OfflineVerifier,
 )
-from hardgen.agents.offline_query import advanced_tool_json
-from hardgen.agents.offline_text import estimate_tokens
+from hardgen.agents.offline.query import advanced_tool_json
+from hardgen.agents.offline.text import estimate_tokens
 from hardgen.config import AgentConfig, TargetConfig
 from hardgen.prompts import render
 from hardgen.schema import ToolCall, canonical_json

@@ -444,7 +444,7 @@ def infer_dependencies(
     by every other tool of the suite (``sessions="suite"``; but not by its log-out, by the tools that
     supply its arguments, or by tools that say they need no account), or only by the tools whose text
     says so (``sessions="phrases"``: "the logged-in account"). Execution refutes the surplus (see
-    :func:`hardgen.environment.sampler.probe_graph`). A tool whose description names another tool
+    :func:`hardgen.environment.apigraph.sampler.probe_graph`). A tool whose description names another tool
     needs that tool.
 
     Args:

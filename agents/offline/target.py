@@ -14,7 +14,7 @@ from collections.abc import Sequence
 
 from pydantic import JsonValue
 
-from hardgen.agents.offline_text import (
+from hardgen.agents.offline.text import (
     content_words,
     first_sentence,
     humanize_tool,

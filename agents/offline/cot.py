@@ -10,8 +10,8 @@ from __future__ import annotations
 from pydantic import JsonValue
 
 from hardgen.agents.base import ReasonerInput
-from hardgen.agents.offline_plan import Arg, Node, Planner, StepPlan
-from hardgen.agents.offline_text import (
+from hardgen.agents.offline.plan import Arg, Node, Planner, StepPlan
+from hardgen.agents.offline.text import (
     first_sentence,
     join_words,
     label,

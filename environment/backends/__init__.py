@@ -61,8 +61,8 @@ def build_environment(
 
 
 def _load_backend_kind(kind: str) -> None:
-    """Import the module that registers a backend kind (``hardgen.environment.<kind>``), if any."""
+    """Import the module that registers a backend kind (``hardgen.environment.backends.<kind>``), if any."""
     import importlib
 
     with contextlib.suppress(ModuleNotFoundError):
-        importlib.import_module(f"hardgen.environment.{kind}")
+        importlib.import_module(f"hardgen.environment.backends.{kind}")

@@ -1,20 +1,4 @@
-"""The offline agents: the embedded default that runs the whole pipeline with no model.
-
-Every role is deterministic: all randomness comes from ``random.Random`` seeded with the input's seed
-and the role's name, so the same input gives the same output, whatever the concurrency and however
-often a run is resumed. Outputs read the way a reasoning model writes them (a ``<think>`` block, then
-the answer), and token usage is estimated from text length under the model name ``offline``.
-
-* :class:`OfflineToolMaker`: the trace's external inputs become the advanced tool's parameters.
-* :class:`OfflineQueryGenerator`: a fluent request from templates per tool family.
-* :class:`OfflineReasoner`: plans over the primitive tools, errs at a configurable rate, repairs.
-* :class:`OfflineVerifier`: feedback from the checker's verdict, without ground-truth values.
-* :class:`OfflineSummarizer`: the assistant's closing message of a turn (Figure 9).
-* :class:`OfflineTargetModel`: Phase I's model under test; it calls the most plausible tool directly.
-
-Each is constructed as ``Class(config, role)``; options come from ``config.options`` (only the
-Reasoner has some, see :class:`~hardgen.agents.offline_reasoner.ReasonerOptions`).
-"""
+"""The six offline role classes, each ``Class(config, role)``; see :mod:`hardgen.agents.offline`."""
 
 from __future__ import annotations
 
@@ -32,11 +16,11 @@ from hardgen.agents.base import (
     ToolMakerInput,
     VerifierInput,
 )
-from hardgen.agents.offline_query import advanced_tool_json, make_advanced_tool, make_hard_query
-from hardgen.agents.offline_reasoner import ReasonerOptions, reason_step
-from hardgen.agents.offline_target import direct_call, summarize
-from hardgen.agents.offline_text import estimate_tokens
-from hardgen.agents.offline_verifier import diagnose
+from hardgen.agents.offline.query import advanced_tool_json, make_advanced_tool, make_hard_query
+from hardgen.agents.offline.reasoner import ReasonerOptions, reason_step
+from hardgen.agents.offline.target import direct_call, summarize
+from hardgen.agents.offline.text import estimate_tokens
+from hardgen.agents.offline.verifier import diagnose
 from hardgen.calls import render_response
 from hardgen.config import AgentConfig
 from hardgen.schema import AdvancedTool, HardQuery, Model, ReasoningAttempt, TokenUsage, VerifierFeedback

@@ -22,7 +22,7 @@ if that works, a prerequisite edge is learned. A trace holds only successful cal
 calls on a fresh environment restored from ``initial_state`` gives the same observations.
 
 The sampler never writes to the shared graph: it records what it learns in an item-local
-:class:`~hardgen.environment.graph.GraphUpdates` that it also consults for the rest of the item.
+:class:`~hardgen.environment.apigraph.graph.GraphUpdates` that it also consults for the rest of the item.
 """
 
 from __future__ import annotations
@@ -41,9 +41,8 @@ from typing import ClassVar, Literal
 
 from pydantic import JsonValue
 
-from hardgen.environment.base import Backend, Environment
-from hardgen.environment.graph import APIGraph, GraphUpdates
-from hardgen.environment.inference import (
+from hardgen.environment.apigraph.graph import APIGraph, GraphUpdates
+from hardgen.environment.apigraph.inference import (
     QUALIFIERS,
     concept_key,
     distinctive,
@@ -52,6 +51,7 @@ from hardgen.environment.inference import (
     values_at,
     words,
 )
+from hardgen.environment.base import Backend, Environment
 from hardgen.schema import JSONDict, Observation, ToolCall, Trace, TraceStep, canonical_json, content_hash
 
 __all__ = ["AfterTarget", "GraphUpdates", "Sampler", "match_score", "probe_graph"]

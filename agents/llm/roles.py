@@ -1,29 +1,4 @@
-"""The LLM implementations of the roles: ChatOpenAI against any OpenAI-compatible endpoint.
-
-Select them per role with ``impl: llm`` in the config::
-
-    agents:
-      reasoner:
-        impl: llm
-        model: Qwen/Qwen3-30B-A3B-Thinking-2507
-        base_url: http://localhost:8000/v1     # vLLM / SGLang; Ollama: http://localhost:11434/v1
-        temperature: 0.6
-        max_tokens: 8192
-        extra_body: {chat_template_kwargs: {enable_thinking: true}}
-        options: {max_concurrency_per_endpoint: 32, send_seed: true}
-
-Each role renders its prompt from :mod:`hardgen.prompts`, asks for plain text (no structured-output mode:
-it breaks on ``<think>`` text) and parses the answer itself. A reasoning model's thinking - inline
-``<think>`` blocks or a separate ``reasoning_content``/``reasoning`` field - is kept as the Reasoner's CoT
-and set aside for the JSON roles. An answer that cannot be parsed is re-asked up to ``max_reasks`` times
-(the bad answer plus a short correction are appended), then the role raises ``llm:malformed_output``.
-The target model under test is never re-asked: its mistakes are what self-evaluation measures.
-
-Options (``agents.<role>.options``):
-    max_concurrency_per_endpoint: the request limit of this role's endpoint (overrides the settings').
-    send_seed: send the input's seed as the request's ``seed`` (default true), so servers that honour it
-        (vLLM, Ollama) sample reproducibly on a resume.
-"""
+"""The six LLM role classes, each ``Class(config, role)``; see :mod:`hardgen.agents.llm`."""
 
 from __future__ import annotations
 
@@ -45,14 +20,14 @@ from hardgen.agents.base import (
     ToolMakerInput,
     VerifierInput,
 )
-from hardgen.agents.llm_client import (
+from hardgen.agents.llm.client import (
     LLMAgentError,
     ModelReply,
     call_model,
     make_chat_model,
     set_endpoint_limit,
 )
-from hardgen.agents.llm_parse import (
+from hardgen.agents.llm.parse import (
     OutputError,
     extract_json_object,
     summary_text,

@@ -12,7 +12,7 @@ import re
 from collections.abc import Sequence
 
 from hardgen.agents.base import VerifierInput
-from hardgen.agents.offline_text import (
+from hardgen.agents.offline.text import (
     first_sentence,
     join_words,
     lower_first,

@@ -6,7 +6,7 @@ travel and vehicle control, 128 functions in all. This backend wraps them behind
 :class:`~hardgen.environment.base.Backend` interface:
 
 * **specs** come from BFCL's own function docs (``multi_turn_func_doc``), their schema dialect mapped to
-  JSON Schema by :func:`hardgen.environment.catalog.parameters_schema`;
+  JSON Schema by :func:`hardgen.environment.backends.catalog.parameters_schema`;
 * **calls** are dispatched by name to the instance's method with the validated arguments (never through
   BFCL's ``eval``-based executor); a returned ``{"error": ...}`` becomes a tool error, so the call is
   rolled back like any failed call;
@@ -56,8 +56,8 @@ from pydantic import JsonValue
 
 from hardgen.config import BackendConfig
 from hardgen.environment.backends import register_backend
+from hardgen.environment.backends.catalog import parameters_schema, to_json_schema
 from hardgen.environment.base import DATA_DIR, Backend, EnvironmentConfigError, ToolError, collect_entities
-from hardgen.environment.catalog import parameters_schema, to_json_schema
 from hardgen.schema import JSONDict, ToolSpec, canonical_json
 
 logger = logging.getLogger(__name__)
@@ -133,7 +133,7 @@ def load_class(cls: BFCLClass) -> type:
 
 
 def bfcl_data_dir() -> Path:
-    from hardgen.environment.catalog import bfcl_data_dir as data_dir
+    from hardgen.environment.backends.catalog import bfcl_data_dir as data_dir
 
     return data_dir()
 

@@ -1,8 +1,9 @@
 """What the offline Reasoner knows about its tools: specs, value producers and requirements (eq. 1).
 
-It reads the tools the way the pipeline's API graph does (:class:`~hardgen.environment.graph.APIGraph`
-over every tool of the suites involved, with their declared dependencies and those inferred from
-schemas), so that its idea of which calls are legal after which is the sampler's.
+It reads the tools the way the pipeline's API graph does
+(:class:`~hardgen.environment.apigraph.graph.APIGraph` over every tool of the suites involved, with their
+declared dependencies and those inferred from schemas), so that its idea of which calls are legal after
+which is the sampler's.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from hardgen.environment.base import Suite
 from hardgen.schema import ToolSpec, canonical_json
 
 if TYPE_CHECKING:
-    from hardgen.environment.graph import APIGraph
+    from hardgen.environment.apigraph.graph import APIGraph
 
 
 @dataclass(frozen=True)
@@ -31,7 +32,7 @@ class ToolBook:
     """What the planner knows about the available tools: specs, value producers, requirements.
 
     It reads the tools the way the pipeline's API graph does
-    (:class:`~hardgen.environment.graph.APIGraph` over every tool of the suites involved, with their
+    (:class:`~hardgen.environment.apigraph.graph.APIGraph` over every tool of the suites involved, with their
     declared dependencies and those inferred from schemas), so that its idea of legality (eq. 1) is the
     sampler's. A requirement group is a set of alternative tools one of which must have run.
     """
@@ -69,8 +70,8 @@ _GRAPHS: dict[str, tuple[APIGraph, frozenset[tuple[str, str, str, str]]]] = {}
 def _suite_graph(specs: tuple[ToolSpec, ...]) -> tuple[APIGraph, frozenset[tuple[str, str, str, str]]]:
     """The API graph of every tool of the registered suites among ``specs`` (plus the other specs), and
     its declared value mappings; cached, since the same suites come back at every step."""
+    from hardgen.environment.apigraph.graph import APIGraph
     from hardgen.environment.base import EnvironmentConfigError
-    from hardgen.environment.graph import APIGraph
     from hardgen.environment.registry import get_suite
 
     suites: list[type[Suite]] = []

@@ -1,6 +1,6 @@
 """The offline Reasoner (Phase III, Figures 13 and 15): plan, act one step, sometimes err, and repair.
 
-At each step it plans the turn over the primitive tools (:mod:`hardgen.agents.offline_plan`), matches
+At each step it plans the turn over the primitive tools (:mod:`hardgen.agents.offline.plan`), matches
 the verified steps onto the plan and answers with the next ready calls. With a probability that decays
 with the attempt number it makes one mistake of a kind the checker diagnoses (a skipped prerequisite, a
 wrong value, a wrong order, a missing call, a wrong tool, a missing parameter), so the Verifier and the
@@ -20,8 +20,8 @@ from typing import Annotated, Literal
 from pydantic import Field, JsonValue, ValidationError
 
 from hardgen.agents.base import ReasonerInput
-from hardgen.agents.offline_cot import continue_cot, initial_cot, mistake_cot, refine_cot
-from hardgen.agents.offline_plan import (
+from hardgen.agents.offline.cot import continue_cot, initial_cot, mistake_cot, refine_cot
+from hardgen.agents.offline.plan import (
     Arg,
     Avoid,
     Grouping,
@@ -32,7 +32,7 @@ from hardgen.agents.offline_plan import (
     call_key,
     observations_of,
 )
-from hardgen.agents.offline_text import (
+from hardgen.agents.offline.text import (
     first_sentence,
     join_words,
     label,

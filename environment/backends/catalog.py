@@ -51,8 +51,7 @@ from pydantic import JsonValue
 
 from hardgen.config import BackendConfig
 from hardgen.environment.backends import register_backend
-from hardgen.environment.base import Backend, Dependency, EnvironmentConfigError, collect_entities
-from hardgen.environment.catalog_import import (
+from hardgen.environment.backends.catalog_import import (
     BFCL_CATEGORIES,
     FORMATS,
     Catalog,
@@ -66,7 +65,8 @@ from hardgen.environment.catalog_import import (
     to_json_schema,
     tool_name,
 )
-from hardgen.environment.catalog_sim import CatalogState, LLMResultSource, Simulator, synthesize
+from hardgen.environment.backends.catalog_sim import CatalogState, LLMResultSource, Simulator, synthesize
+from hardgen.environment.base import Backend, Dependency, EnvironmentConfigError, collect_entities
 from hardgen.schema import JSONDict, ToolSpec, canonical_json, content_hash
 
 __all__ = [
@@ -301,7 +301,7 @@ def _llm_source(options: Mapping[str, JsonValue]) -> LLMResultSource | None:
     agent = AgentConfig.model_validate({k: v for k, v in settings.items() if k != "cache"} | {"impl": "llm"})
 
     def complete(prompt: str) -> str:
-        from hardgen.agents.llm_client import make_chat_model, message_text
+        from hardgen.agents.llm.client import make_chat_model, message_text
 
         return message_text(make_chat_model(agent).invoke(prompt))
 

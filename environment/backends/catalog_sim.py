@@ -25,8 +25,7 @@ import jsonschema
 from jsonschema import Draft202012Validator
 from pydantic import JsonValue
 
-from hardgen.environment.base import EnvironmentConfigError, ToolError
-from hardgen.environment.catalog_import import (
+from hardgen.environment.backends.catalog_import import (
     Catalog,
     CatalogTool,
     _json_value,
@@ -36,6 +35,7 @@ from hardgen.environment.catalog_import import (
     id_field,
     result_schema,
 )
+from hardgen.environment.base import EnvironmentConfigError, ToolError
 from hardgen.schema import JSONDict, ToolSpec, canonical_json, content_hash
 
 logger = logging.getLogger(__name__)

@@ -1,7 +1,7 @@
 """The offline Reasoner's planner: which calls a hard query needs, in which order, with which arguments.
 
 The planner never sees the ground-truth trace. It works from what the Reasoner is given: the primitive
-tools (with the dependencies the API graph knows between them, :mod:`hardgen.agents.offline_book`),
+tools (with the dependencies the API graph knows between them, :mod:`hardgen.agents.offline.book`),
 the advanced tool whose parameters carry the user's values, the query text and the observations of
 earlier calls.
 
@@ -22,9 +22,9 @@ from typing import Literal
 
 from pydantic import JsonValue
 
-from hardgen.agents.offline_book import Producer, ToolBook
-from hardgen.agents.offline_extract import Pick, extract
-from hardgen.agents.offline_text import (
+from hardgen.agents.offline.book import Producer, ToolBook
+from hardgen.agents.offline.extract import Pick, extract
+from hardgen.agents.offline.text import (
     ROLE_WORDS,
     VERB_FAMILIES,
     content_words,

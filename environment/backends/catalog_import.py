@@ -4,8 +4,8 @@ BFCL's schema dialect (``dict``, ``float``, ``tuple``, ``any`` and Java/JavaScri
 OpenAPI 3.0's (``nullable``, ``$ref``) are normalised to JSON Schema 2020-12; names are made valid for
 models; identical docs count once and different docs sharing a name are all kept under suffixed names.
 Each tool is also read as an *operation* (create, get, list, update, delete, or a plain action on a
-resource) for the simulator of :mod:`hardgen.environment.catalog_sim`. The backend is
-:mod:`hardgen.environment.catalog`.
+resource) for the simulator of :mod:`hardgen.environment.backends.catalog_sim`. The backend is
+:mod:`hardgen.environment.backends.catalog`.
 """
 
 from __future__ import annotations

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 
 from pydantic import JsonValue
 
-from hardgen.agents.offline_text import (
+from hardgen.agents.offline.text import (
     ORDINALS,
     ROLE_WORDS,
     content_words,

@@ -33,8 +33,8 @@ from typing import Any, Literal
 import networkx as nx
 from pydantic import Field, JsonValue, PrivateAttr, ValidationError
 
+from hardgen.environment.apigraph.inference import EdgeKind, infer_dependencies, param_constraints
 from hardgen.environment.base import Dependency, Environment, EnvironmentConfigError
-from hardgen.environment.inference import EdgeKind, infer_dependencies, param_constraints
 from hardgen.schema import JSONDict, Model, ToolSpec, canonical_json
 
 logger = logging.getLogger(__name__)
