@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import TypeVar
 
 from hardgen.environment.base import EnvironmentConfigError, Suite
+from hardgen.schema import ToolSpec
 
 SuiteT = TypeVar("SuiteT", bound=type[Suite])
 
@@ -38,3 +39,9 @@ def get_suite(name: str) -> type[Suite]:
 def all_suites() -> dict[str, type[Suite]]:
     _load_builtin()
     return dict(sorted(SUITES.items()))
+
+
+def suite_specs(name: str | None = None) -> tuple[list[ToolSpec], int]:
+    """The tool specs of one built-in suite (``name``) or of all of them, and how many suites that is."""
+    suites = [get_suite(name)] if name else list(all_suites().values())
+    return [spec for cls in suites for spec in cls.specs()], len(suites)

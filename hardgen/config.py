@@ -173,3 +173,17 @@ def parse_settings(data: dict[str, object], source: str = "config") -> Settings:
             where = ".".join(str(p) for p in err["loc"]) or "(top level)"
             lines.append(f"  {where}: {err['msg']}")
         raise ConfigError(f"{source} has {len(lines)} problem(s):\n" + "\n".join(lines)) from None
+
+
+def starter_config() -> str:
+    """The commented starter config that ``hardgen init`` writes (every key with its default)."""
+    from importlib.resources import files
+
+    return files("hardgen").joinpath("templates/starter.yaml").read_text(encoding="utf-8")
+
+
+def write_starter_config(path: Path, *, force: bool = False) -> None:
+    """Write :func:`starter_config` to ``path``; an existing file is kept unless ``force``."""
+    if path.exists() and not force:
+        raise ConfigError(f"{path} exists; use --force to overwrite")
+    path.write_text(starter_config(), encoding="utf-8")

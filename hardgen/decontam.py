@@ -314,5 +314,9 @@ def _user_messages(node: object) -> Iterator[str]:
 
 def check_path(path: Path, threshold: float = DEFAULT_THRESHOLD) -> tuple[int, list[NearDuplicate]]:
     """How many texts a run directory or exported file holds, and those that nearly duplicate BFCL's."""
+    if not path.exists():
+        raise FileNotFoundError(f"{path} does not exist")
+    if path.is_dir() and not (path / "results.sqlite").exists():
+        raise FileNotFoundError(f"{path} is not a run directory (no results.sqlite)")
     texts = list(texts_of_run(path) if path.is_dir() else texts_of_file(path))
     return len(texts), bfcl_index().near_duplicates(texts, threshold)

@@ -434,3 +434,54 @@ def funnel(store: ResultStore, planned: int | None = None) -> dict[str, dict[str
     if planned is not None:
         result["planned"] = {"in": planned, "out": store.count(), "reasons": {}}
     return result
+
+
+def run_status(run_dir: Path) -> dict[str, Any]:
+    """A run's progress: counts, the per-phase funnel, Phase I's verdicts and token usage
+    (``hardgen status``)."""
+    rd = RunDir(run_dir)
+    settings = rd.load_settings()
+    if not rd.results.exists():
+        raise FileNotFoundError(f"{run_dir} has no results yet")
+    with ResultStore(rd.results) as store:
+        done = store.done_items()
+        self_eval = store.self_eval_results()
+        return {
+            "planned": settings.run.trajectories,
+            "done": len(done),
+            "kept": store.count("kept"),
+            "discarded": store.count("discarded"),
+            "in_flight": len(rd.in_flight(done)),
+            "remaining": settings.run.trajectories - len(done),
+            "discard_reasons": store.discard_reasons(),
+            "funnel": funnel(store, planned=settings.run.trajectories),
+            "self_eval": {
+                "evaluations": len(self_eval),
+                "failed": sum(1 for *_x, failed, _r in self_eval if failed),
+            },
+            "tokens": store.usage_by_role(),
+        }
+
+
+@dataclass
+class SelfEvalSummary:
+    """What ``hardgen self-eval`` did: tools evaluated and skipped, the failure set, the graph's file."""
+
+    evaluated: int
+    skipped: int
+    failure_tools: int
+    graph: Path
+
+
+def self_evaluate(config_path: Path, run_dir: Path) -> SelfEvalSummary:
+    """Phase I alone: evaluate the target models on every tool and store the failure statistics."""
+    from hardgen.graphs.self_eval import run_self_eval
+
+    settings = load_settings(config_path)
+    prepare_run_dir(settings, config_path, run_dir)
+    runner = Runner(settings, run_dir)
+    deps = runner.build_deps()
+    with ResultStore(runner.dir.results) as store:
+        counts = asyncio.run(run_self_eval(runner, deps, store))
+    failures = deps.graph.failure_set(settings.self_eval.rule)
+    return SelfEvalSummary(counts["evaluated"], counts["skipped"], len(failures), runner.dir.graph)

@@ -13,6 +13,7 @@ from collections.abc import Callable, Sequence
 from hardgen.config import BackendConfig, EnvironmentConfig
 from hardgen.environment.base import Backend, Environment, EnvironmentConfigError
 from hardgen.environment.registry import all_suites, get_suite
+from hardgen.schema import ToolSpec
 
 BackendFactory = Callable[[BackendConfig, int], Backend]
 BACKEND_FACTORIES: dict[str, BackendFactory] = {}
@@ -66,3 +67,16 @@ def _load_backend_kind(kind: str) -> None:
 
     with contextlib.suppress(ModuleNotFoundError):
         importlib.import_module(f"hardgen.environment.backends.{kind}")
+
+
+def backend_specs(config: EnvironmentConfig) -> tuple[list[ToolSpec], int]:
+    """The tool specs of every backend of an environment section (this starts MCP servers), and how
+    many backends that is."""
+    names = [b.name or b.kind for b in config.backends]
+    if not names:
+        raise EnvironmentConfigError("the config has no environment.backends")
+    env = build_environment(names, config)
+    try:
+        return list(env.specs), len(names)
+    finally:
+        env.close()

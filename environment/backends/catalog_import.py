@@ -609,6 +609,15 @@ class Catalog:
                     found.append(Dependency(lister.spec.name, t.spec.name, "value", path, t.op.id_param))
         return tuple(found)
 
+    def write_openai_jsonl(self, path: Path) -> None:
+        """Write every tool as one OpenAI-tools JSON line (with its result schema, when declared)."""
+        with path.open("w", encoding="utf-8") as fh:
+            for tool in self.tools:
+                row = tool.spec.to_openai()
+                if tool.spec.returns:
+                    row["returns"] = tool.spec.returns
+                fh.write(json.dumps(row, ensure_ascii=False) + "\n")
+
     def figures(self) -> dict[str, JsonValue]:
         kinds = Counter(t.op.kind for t in self.tools)
         return {

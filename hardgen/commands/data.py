@@ -6,10 +6,12 @@ import json
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Annotated, Any
 
 import typer
 
 from hardgen.commands.common import UserError
+from hardgen.commands.options import JsonOpt, RunDirArg, ShowOpt
 
 FORMAT_HELP = (
     "llamafactory (ShareGPT JSON lines + dataset_info.json), openai (chat messages JSON lines), "
@@ -37,96 +39,114 @@ def data_errors() -> Iterator[None]:
 
 
 def register(app: typer.Typer) -> None:
-    @app.command("export")
-    def export(
-        run_dir: Path = typer.Argument(..., help="The run directory."),
-        fmt: str = typer.Option(..., "--format", "-f", help=FORMAT_HELP),
-        out: Path = typer.Option(..., "--out", "-o", help="Output file or folder."),
-        name: str = typer.Option(None, "--name", help="Dataset name (default: hardgen_<run id>)."),
-        push_to_hub: str = typer.Option(None, "--push-to-hub", help="hf only: also push to this Hub repo."),
-        public: bool = typer.Option(False, "--public", help="Make a pushed dataset public."),
-    ) -> None:
-        """Export the kept trajectories for SFT (LLaMA-Factory, OpenAI messages, HF) or RL (Verl)."""
-        from hardgen.export import export_run
+    app.command("export")(export)
+    app.command("verify")(verify)
+    app.command("stats")(stats)
+    app.command("report")(report)
 
-        with data_errors():
-            result = export_run(run_dir, fmt, out, name=name, push_to_hub=push_to_hub, private=not public)
-        files = ", ".join(str(f) for f in result.files)
-        typer.echo(
-            f"exported {result.trajectories} trajectories as {result.records} {result.format} records "
-            f"in {result.seconds:.2f} s: {files}"
-        )
-        if push_to_hub:
-            typer.echo(f"pushed to the Hub as {push_to_hub}")
 
-    @app.command("verify")
-    def verify(
-        file: Path = typer.Argument(..., help="An exported file (or an hf / LLaMA-Factory folder)."),
-        as_json: bool = typer.Option(False, "--json", help="Print the report as JSON."),
-        show: int = typer.Option(20, "--show", help="How many mismatches to print."),
-    ) -> None:
-        """Re-execute every exported trajectory and report any observation or final state that differs.
+def export(
+    run_dir: RunDirArg,
+    fmt: Annotated[str, typer.Option("--format", "-f", help=FORMAT_HELP)],
+    out: Annotated[Path, typer.Option("--out", "-o", help="Output file or folder.")],
+    name: Annotated[
+        str | None, typer.Option("--name", help="Dataset name (default: hardgen_<run id>).")
+    ] = None,
+    push_to_hub: Annotated[
+        str | None, typer.Option("--push-to-hub", help="hf only: also push to this Hub repo.")
+    ] = None,
+    public: Annotated[bool, typer.Option("--public", help="Make a pushed dataset public.")] = False,
+) -> None:
+    """Export the kept trajectories for SFT (LLaMA-Factory, OpenAI messages, HF) or RL (Verl)."""
+    from hardgen.export import export_run
 
-        Exit code 0 when every trajectory replays exactly, 1 on any mismatch.
-        """
-        from hardgen.verify import verify_file
+    with data_errors():
+        result = export_run(run_dir, fmt, out, name=name, push_to_hub=push_to_hub, private=not public)
+    files = ", ".join(str(f) for f in result.files)
+    typer.echo(
+        f"exported {result.trajectories} trajectories as {result.records} {result.format} records "
+        f"in {result.seconds:.2f} s: {files}"
+    )
+    if push_to_hub:
+        typer.echo(f"pushed to the Hub as {push_to_hub}")
 
-        with data_errors():
-            report = verify_file(file)
-        if as_json:
-            typer.echo(json.dumps(report.to_json(), indent=2, ensure_ascii=False))
-        else:
-            for m in report.mismatches[:show]:
-                typer.echo(m.describe())
-            if len(report.mismatches) > show:
-                typer.echo(f"... and {len(report.mismatches) - show} more mismatches")
-            verified = report.trajectories - report.failed_trajectories
-            share = 100 * verified / report.trajectories if report.trajectories else 0.0
-            typer.echo(
-                f"{report.path} ({report.format}): {verified} of {report.trajectories} trajectories verified "
-                f"({share:.1f}%), {report.steps} steps, {report.calls} calls re-executed, "
-                f"{len(report.mismatches)} mismatches"
-            )
-            if not report.trajectories:
-                typer.echo("the file holds no trajectories", err=True)
-        if not report.ok:
-            raise typer.Exit(code=1)
 
-    @app.command("stats")
-    def stats(
-        run_dir: Path = typer.Argument(..., help="The run directory."),
-        as_json: bool = typer.Option(False, "--json", help="Print every statistic as one JSON object."),
-    ) -> None:
-        """Dataset statistics: calls, turns, domains, funnel, correct-at-k, bridging, leaks, tokens."""
-        from hardgen.stats import compute_stats, summary_rows
+def verify(
+    file: Annotated[Path, typer.Argument(help="An exported file (or an hf / LLaMA-Factory folder).")],
+    as_json: JsonOpt = False,
+    show: ShowOpt = 20,
+) -> None:
+    """Re-execute every exported trajectory and report any observation or final state that differs.
 
-        with data_errors():
-            values = compute_stats(run_dir)
-        if as_json:
-            typer.echo(json.dumps(values, indent=2, ensure_ascii=False))
-            return
-        from rich.console import Console
-        from rich.table import Table
+    Exit code 0 when every trajectory replays exactly, 1 on any mismatch.
+    """
+    from hardgen.verify import verify_file
 
-        table = Table(title=f"run {values['run_id']}", show_header=False)
-        table.add_column("statistic")
-        table.add_column("value")
-        for label, value in summary_rows(values):
-            table.add_row(label, value)
-        domains = values["domains"]
-        if isinstance(domains, dict) and domains:
-            table.add_row("domains", ", ".join(f"{d} {100 * float(s):.1f}%" for d, s in domains.items()))  # type: ignore[arg-type]
-        Console().print(table)
+    with data_errors():
+        result = verify_file(file)
+    if as_json:
+        typer.echo(json.dumps(result.to_json(), indent=2, ensure_ascii=False))
+    else:
+        _print_verify(result, show)
+    if not result.ok:
+        raise typer.Exit(code=1)
 
-    @app.command("report")
-    def report(
-        run_dir: Path = typer.Argument(..., help="The run directory."),
-        out: Path = typer.Option(..., "--out", "-o", help="The HTML file to write."),
-        max_trajectories: int = typer.Option(200, "--max-trajectories", help="Trajectories to include."),
-    ) -> None:
-        """One HTML page with the statistics, plots and a trajectory browser."""
-        from hardgen.report import write_report
 
-        with data_errors():
-            path = write_report(run_dir, out, max_trajectories=max_trajectories)
-        typer.echo(f"wrote {path}")
+def _print_verify(result: Any, show: int) -> None:
+    for m in result.mismatches[:show]:
+        typer.echo(m.describe())
+    if len(result.mismatches) > show:
+        typer.echo(f"... and {len(result.mismatches) - show} more mismatches")
+    verified = result.trajectories - result.failed_trajectories
+    share = 100 * verified / result.trajectories if result.trajectories else 0.0
+    typer.echo(
+        f"{result.path} ({result.format}): {verified} of {result.trajectories} trajectories verified "
+        f"({share:.1f}%), {result.steps} steps, {result.calls} calls re-executed, "
+        f"{len(result.mismatches)} mismatches"
+    )
+    if not result.trajectories:
+        typer.echo("the file holds no trajectories", err=True)
+
+
+def stats(run_dir: RunDirArg, as_json: JsonOpt = False) -> None:
+    """Dataset statistics: calls, turns, domains, funnel, correct-at-k, bridging, leaks, tokens."""
+    from hardgen.stats import compute_stats
+
+    with data_errors():
+        values = compute_stats(run_dir)
+    if as_json:
+        typer.echo(json.dumps(values, indent=2, ensure_ascii=False))
+    else:
+        _print_stats(values)
+
+
+def _print_stats(values: dict[str, Any]) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    from hardgen.stats import summary_rows
+
+    table = Table(title=f"run {values['run_id']}", show_header=False)
+    table.add_column("statistic")
+    table.add_column("value")
+    for label, value in summary_rows(values):
+        table.add_row(label, value)
+    domains = values["domains"]
+    if isinstance(domains, dict) and domains:
+        table.add_row("domains", ", ".join(f"{d} {100 * float(s):.1f}%" for d, s in domains.items()))
+    Console().print(table)
+
+
+def report(
+    run_dir: RunDirArg,
+    out: Annotated[Path, typer.Option("--out", "-o", help="The HTML file to write.")],
+    max_trajectories: Annotated[
+        int, typer.Option("--max-trajectories", help="Trajectories to include.")
+    ] = 200,
+) -> None:
+    """One HTML page with the statistics, plots and a trajectory browser."""
+    from hardgen.report import write_report
+
+    with data_errors():
+        path = write_report(run_dir, out, max_trajectories=max_trajectories)
+    typer.echo(f"wrote {path}")

@@ -95,6 +95,12 @@ class StandInOptions:
     error_rate: float = 0.35
     api_key: str | None = None
 
+    def __post_init__(self) -> None:
+        if self.think not in ("inline", "field"):
+            raise ValueError(f"--think must be 'inline' or 'field', not {self.think!r}")
+        if not 0.0 <= self.error_rate <= 1.0:
+            raise ValueError(f"--reasoner-error-rate must be between 0 and 1, not {self.error_rate}")
+
     @property
     def fingerprint(self) -> str:
         """What answered, for ``system_fingerprint`` (and so for every recorded cassette)."""
