@@ -226,14 +226,14 @@ def test_mpmath_results_come_back_with_the_digits_bfcl_shows() -> None:
     assert run(env, "logarithm", value=36.0, base=6.0, precision=4).output == {"result": 2.0}
 
 
-def _replay_script() -> Any:
+def _script(name: str) -> Any:
     import importlib.util
 
-    path = Path(__file__).resolve().parents[1] / "scripts" / "bfcl_replay.py"
-    spec = importlib.util.spec_from_file_location("bfcl_replay", path)
+    path = Path(__file__).resolve().parents[1] / "scripts" / f"{name}.py"
+    spec = importlib.util.spec_from_file_location(name, path)
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
-    sys.modules.setdefault("bfcl_replay", module)  # dataclasses look their module up there
+    sys.modules.setdefault(name, module)  # dataclasses look their module up there
     spec.loader.exec_module(module)
     return module
 
@@ -244,7 +244,7 @@ KNOWN_DIFFERENCES = {("multi_turn_base_173", "close_ticket(ticket_id='ticket_001
 
 
 def test_bfcl_multi_turn_base_ground_truth_replays_as_bfcls_executor_runs_it() -> None:
-    replay = _replay_script()
+    replay = _script("bfcl_replay")
     results = replay.measure("multi_turn_base")
     report = replay.summary(results)
     assert report["entries"] == 200 and report["calls"] == 1142
@@ -255,3 +255,14 @@ def test_bfcl_multi_turn_base_ground_truth_replays_as_bfcls_executor_runs_it() -
     shown = {c.call: c for r in results for c in r.calls}
     assert shown["sort('final_report.pdf')"].same
     assert any("book_flight" in call and c.same for call, c in shown.items())
+
+
+def test_the_checker_agrees_with_bfcls_ast_checker_on_bfcls_own_answers() -> None:
+    agreement = _script("bfcl_ast_agreement")
+    # The categories holding doc defaults written as text (simple_python_169, multiple_109, parallel_108),
+    # which once disagreed; scripts/bfcl_ast_agreement.py measures all eight Python categories.
+    report = agreement.measure(("simple_python", "multiple", "parallel"))
+    assert report["candidates"] > 5_000
+    assert report["disagreements"] == []
+    kinds = {"reference", "omit_optional", "default_given", "wrong_value", "wrong_type"}
+    assert kinds <= set(report["by_kind"])
