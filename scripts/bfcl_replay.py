@@ -6,7 +6,8 @@ For every test entry of a multi-turn category (default ``multi_turn_base``), bot
 read by :func:`hardgen.calls.parse_calls`, then :meth:`Environment.execute`). Counted:
 
 * **identical observations**: hardgen's observation is the value BFCL's executor printed (its text read
-  back: JSON, or Python's ``str`` of a dict, with ``mpf('x')`` read as the number x); an error is
+  back: JSON, or Python's ``str`` of a dict, with ``mpf('x')`` and ``Decimal('x')`` read as the number
+  x); an error is
   identical when BFCL printed ``{"error": same message}``;
 * **identical final states**: after the last turn, every class's public attributes (what BFCL's state
   checker compares) are equal on both sides, and so are they after every turn.
@@ -36,7 +37,7 @@ from hardgen.environment.base import Environment
 from hardgen.schema import Observation, canonical_json
 
 _RUNS = itertools.count()
-_MPF = re.compile(r"mpf\('([^']*)'\)")
+_NUMBER = re.compile(r"(?:mpf|Decimal)\('([^']*)'\)")  # how str() shows mpmath and Decimal numbers
 
 
 @dataclass
@@ -79,7 +80,7 @@ def bfcl_value(text: str) -> Any:
     except json.JSONDecodeError:
         pass
     try:
-        return ast.literal_eval(_MPF.sub(r"\1", text))
+        return ast.literal_eval(_NUMBER.sub(r"\1", text))
     except (ValueError, SyntaxError):
         return text
 

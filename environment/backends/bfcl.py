@@ -559,6 +559,19 @@ class BFCLBackend(Backend):
         return twin
 
 
+@functools.cache
+def default_state(cls_name: str) -> tuple[JSONDict, JSONDict]:
+    """The public and private state (as in a snapshot) of a class loaded with an empty scenario."""
+    backend = BFCLBackend("default", [CLASSES[cls_name]], {}, decontaminate=False, bfcl_seeds=True)
+    snapshot = backend.snapshot()
+    parts = []
+    for part in ("state", "private"):
+        found = snapshot.get(part)
+        value = found.get(cls_name) if isinstance(found, dict) else None
+        parts.append(dict(value) if isinstance(value, dict) else {})
+    return parts[0], parts[1]
+
+
 # ------------------------------------------------------------------------------------------- randomness
 
 
