@@ -32,7 +32,13 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from hardgen.calls import CallSyntaxError, parse_calls
-from hardgen.environment.backends.bfcl import CLASSES, BFCLBackend, bfcl_data_dir, ensure_project_root
+from hardgen.environment.backends.bfcl import (
+    CLASSES,
+    BFCLBackend,
+    bfcl_data_dir,
+    ensure_project_root,
+    isolated_numerics,
+)
 from hardgen.environment.base import Environment
 from hardgen.schema import Observation, canonical_json
 
@@ -120,9 +126,10 @@ def replay_entry(entry: dict[str, Any], ground_truth: list[list[str]]) -> EntryR
     result = EntryResult(entry["id"])
     theirs: dict[str, Any] = {}
     for turn, calls in enumerate(ground_truth):
-        printed, theirs = execute_multi_turn_func_call(
-            calls, entry.get("initial_config", {}), entry["involved_classes"], model, entry["id"]
-        )
+        with isolated_numerics():  # BFCL's maths calls leave decimal and mpmath precision set
+            printed, theirs = execute_multi_turn_func_call(
+                calls, entry.get("initial_config", {}), entry["involved_classes"], model, entry["id"]
+            )
         for text, shown in zip(calls, printed, strict=True):
             try:
                 (call,), _ = parse_calls(text, positional=order)

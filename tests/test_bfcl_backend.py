@@ -266,3 +266,19 @@ def test_the_checker_agrees_with_bfcls_ast_checker_on_bfcls_own_answers() -> Non
     assert report["disagreements"] == []
     kinds = {"reference", "omit_optional", "default_given", "wrong_value", "wrong_type"}
     assert kinds <= set(report["by_kind"])
+
+
+def test_bfcls_maths_precision_does_not_leak_into_the_process() -> None:
+    import decimal
+
+    import mpmath
+
+    precision, dps = decimal.getcontext().prec, mpmath.mp.dps
+    env = bfcl_env(classes=["MathAPI"])
+    assert run(env, "square_root", number=512, precision=3).output == {"result": 22.6}
+    assert run(env, "logarithm", value=10, base=6, precision=3).ok
+    assert (decimal.getcontext().prec, mpmath.mp.dps) == (precision, dps)
+    # The built-in maths suite rounds with decimal: with BFCL's precision of 3 left set, it failed.
+    maths = Environment.from_suites(["maths"])
+    rounded = maths.execute(ToolCall(name="math_round", arguments={"x": 19332.5, "decimals": 2}))
+    assert rounded.ok, rounded.error

@@ -18,7 +18,7 @@ pytest.importorskip(
 )
 
 from hardgen.config import parse_settings
-from hardgen.environment.backends.bfcl import ensure_project_root
+from hardgen.environment.backends.bfcl import ensure_project_root, isolated_numerics
 from hardgen.export import ExportError, export_run
 from hardgen.export.common import RunSource
 from hardgen.runner import Runner
@@ -86,11 +86,13 @@ def test_bfcls_checker_accepts_the_exported_ground_truth(bfcl_run: Path, tmp_pat
         assert len(truth) == len(entry["question"]) and all(truth)
         category = entry["id"].rsplit("_", 1)[0]
         model = f"hardgen_export_{next(_MODELS)}"
-        verdict = multi_turn_checker([[turn] for turn in truth], truth, entry, category, model)
+        with isolated_numerics():
+            verdict = multi_turn_checker([[turn] for turn in truth], truth, entry, category, model)
         assert verdict == {"valid": True}, (entry["id"], verdict)
         # A model that does nothing in the last turn fails it: the entry is a real test.
         idle = [[turn] for turn in truth[:-1]] + [[]]
-        failed = multi_turn_checker(idle, truth, entry, category, f"{model}_idle")
+        with isolated_numerics():
+            failed = multi_turn_checker(idle, truth, entry, category, f"{model}_idle")
         assert failed["valid"] is False
 
 
@@ -107,9 +109,10 @@ def test_bfcl_runs_the_exported_ground_truth_as_hardgen_did(bfcl_run: Path, tmp_
         trajectory = trajectories[int(entry["id"].rsplit("_", 1)[1])]
         model = f"hardgen_export_exec_{next(_MODELS)}"
         for turn, calls in zip(trajectory.turns, answers[entry["id"]], strict=True):
-            printed, _ = execute_multi_turn_func_call(
-                calls, entry["initial_config"], entry["involved_classes"], model, entry["id"]
-            )
+            with isolated_numerics():
+                printed, _ = execute_multi_turn_func_call(
+                    calls, entry["initial_config"], entry["involved_classes"], model, entry["id"]
+                )
             observed = [obs for step in turn.steps for obs in step.observations]
             assert len(printed) == len(observed)
             for shown, obs in zip(printed, observed, strict=True):

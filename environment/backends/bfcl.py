@@ -45,7 +45,9 @@ Options of a ``kind: bfcl`` backend::
 from __future__ import annotations
 
 import base64
+import contextlib
 import copy
+import decimal
 import functools
 import hashlib
 import importlib
@@ -57,9 +59,10 @@ import os
 import random
 import re
 import struct
+import sys
 import tempfile
 import threading
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -479,7 +482,8 @@ class BFCLBackend(Backend):
             # BFCL's post_tweet(tags=[]) would store the shared default list in the state, where a later
             # mention() extends it for every future call of the process: give each call its own.
             kwargs.setdefault(param, copy.deepcopy(default))
-        result = to_json_result(method(**kwargs))
+        with isolated_numerics() if cls_name == "MathAPI" else contextlib.nullcontext():
+            result = to_json_result(method(**kwargs))
         if isinstance(result, dict) and "error" in result and len(result) <= 2:
             message = str(result["error"])
             raise ToolError(message, error_kind(message))
@@ -636,6 +640,28 @@ def positional_order(cls_name: str) -> dict[str, tuple[str, ...]]:
         params = list(inspect.signature(method).parameters.values())[1:]
         out[name] = tuple(p.name for p in params if p.kind in (p.POSITIONAL_OR_KEYWORD, p.POSITIONAL_ONLY))
     return out
+
+
+_NUMERICS_LOCK = threading.RLock()
+
+
+@contextlib.contextmanager
+def isolated_numerics() -> Iterator[None]:
+    """Run BFCL code without leaking its numeric settings into the process.
+
+    BFCL's maths API sets the thread's ``decimal`` precision (``square_root``) and mpmath's global
+    ``mp.dps`` (``logarithm``) and leaves them set: the built-in maths suite's rounding would then fail.
+    A local decimal context and a saved-and-restored ``mp.dps`` (under a lock: it is process-wide) keep
+    them inside the call; every BFCL call sets the precision it uses first, so results do not change.
+    """
+    mpmath = sys.modules.get("mpmath")
+    with _NUMERICS_LOCK, decimal.localcontext():
+        dps = mpmath.mp.dps if mpmath is not None else None
+        try:
+            yield
+        finally:
+            if mpmath is not None and dps is not None:
+                mpmath.mp.dps = dps
 
 
 @functools.cache
