@@ -13,7 +13,8 @@ Three call formats are understood, and none of them is ever evaluated as code:
 
 * ``python``: a list of Python calls with keyword arguments, read with :mod:`ast`. Values are literals:
   strings, numbers (also negative), ``True``/``False``/``None`` (``true``/``false``/``null`` too), and
-  lists, tuples and dicts of them. Positional arguments, names and expressions are errors.
+  lists, tuples and dicts of them. Names and expressions are errors; positional arguments too, unless the
+  caller gives each tool's parameter order (``positional``: BFCL's own answers write ``sort('a.txt')``).
 * ``json``: ``[{"name": ..., "arguments": {...}}]`` (or one object, or ``"parameters"`` instead of
   ``"arguments"``, or arguments given as a JSON string) inside ``<tool_call>``; several blocks add up.
 * ``openai``: the ``tool_calls`` of a chat completion message (arguments as JSON strings).
@@ -30,7 +31,7 @@ import json
 import keyword
 import math
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Literal
 
 from pydantic import Field, JsonValue, ValidationError
@@ -79,6 +80,7 @@ def parse_response(
     *,
     reasoning: str | None = None,
     tool_calls: Iterable[Mapping[str, object]] | None = None,
+    positional: Mapping[str, Sequence[str]] | None = None,
 ) -> ParseResult:
     """Split a model response into CoT, calls and free text. Never raises.
 
@@ -88,17 +90,24 @@ def parse_response(
         tool_calls: Native tool calls of an OpenAI (``{"function": {"name", "arguments"}}``) or LangChain
             (``{"name", "args"}``) message. When present they are the calls and ``<tool_call>`` blocks in
             the content are not parsed (servers that extract calls usually leave no copy behind).
+        positional: Parameter names in signature order by tool name; with it, Python calls may give
+            arguments by position (``sort('a.txt')``). Without it positional arguments are an error.
 
     Returns:
         The parse; ``error`` is set when calls were present but could not be read.
     """
     try:
-        return _parse_response(content or "", reasoning, list(tool_calls or []))
+        return _parse_response(content or "", reasoning, list(tool_calls or []), positional)
     except Exception as exc:  # a last resort: parsing model output must never crash a run
         return ParseResult(error=f"could not parse the response: {type(exc).__name__}: {exc}")
 
 
-def _parse_response(content: str, reasoning: str | None, native: list[Mapping[str, object]]) -> ParseResult:
+def _parse_response(
+    content: str,
+    reasoning: str | None,
+    native: list[Mapping[str, object]],
+    positional: Mapping[str, Sequence[str]] | None = None,
+) -> ParseResult:
     cot_parts = [reasoning.strip()] if reasoning and reasoning.strip() else []
     thoughts, rest = _split_think(content)
     cot_parts.extend(t for t in thoughts if t)
@@ -113,7 +122,7 @@ def _parse_response(content: str, reasoning: str | None, native: list[Mapping[st
         return ParseResult(cot=cot, calls=calls, text=text, format="openai")
 
     if not blocks and not unclosed:
-        bare = _bare_calls(text)
+        bare = _bare_calls(text, positional)
         if bare is not None:
             calls, fmt = bare
             return ParseResult(cot=cot, calls=calls, text="", format=fmt)
@@ -123,7 +132,7 @@ def _parse_response(content: str, reasoning: str | None, native: list[Mapping[st
     first_format: CallFormat = "none"
     for i, block in enumerate(blocks):
         try:
-            calls, fmt = parse_calls(block)
+            calls, fmt = parse_calls(block, positional=positional)
         except CallSyntaxError as exc:
             where = "the <tool_call> block" if len(blocks) == 1 else f"<tool_call> block {i + 1}"
             truncated = unclosed and i == len(blocks) - 1
@@ -200,20 +209,27 @@ def _split_calls(content: str) -> tuple[list[str], str, bool]:
     return blocks, free.strip(), unclosed
 
 
-def _bare_calls(text: str) -> tuple[list[ToolCall], CallFormat] | None:
+def _bare_calls(
+    text: str, positional: Mapping[str, Sequence[str]] | None = None
+) -> tuple[list[ToolCall], CallFormat] | None:
     """A response that is only a call list, without tags (as BFCL-style models answer), or None."""
     body = _strip_fence(text.strip())
     if not (body.startswith("[") and body.endswith("]")) or len(body) < 3:
         return None
     try:
-        calls, fmt = parse_calls(body)
+        calls, fmt = parse_calls(body, positional=positional)
     except CallSyntaxError:
         return None
     return (calls, fmt) if calls else None
 
 
-def parse_calls(block: str) -> tuple[list[ToolCall], CallFormat]:
+def parse_calls(
+    block: str, *, positional: Mapping[str, Sequence[str]] | None = None
+) -> tuple[list[ToolCall], CallFormat]:
     """Read the body of one ``<tool_call>`` block (Python calls or JSON objects).
+
+    ``positional`` gives each tool's parameter names in signature order; Python calls to those tools may
+    then pass arguments by position, which are read as the named parameters (still literals only).
 
     Raises:
         CallSyntaxError: with a message that says what is wrong.
@@ -225,7 +241,7 @@ def parse_calls(block: str) -> tuple[list[ToolCall], CallFormat]:
         raise CallSyntaxError(f"the block is longer than {_MAX_BLOCK_CHARS} characters")
     if _looks_json(body):
         return _json_calls(body), "json"
-    return _python_calls(body), "python"
+    return _python_calls(body, positional or {}), "python"
 
 
 def _strip_fence(text: str) -> str:
@@ -236,7 +252,7 @@ def _strip_fence(text: str) -> str:
 # ----------------------------------------------------------------------------------- python calls
 
 
-def _python_calls(body: str) -> list[ToolCall]:
+def _python_calls(body: str, positional: Mapping[str, Sequence[str]]) -> list[ToolCall]:
     try:
         tree = ast.parse(body, mode="eval")
     except SyntaxError as exc:
@@ -253,17 +269,25 @@ def _python_calls(body: str) -> list[ToolCall]:
             raise CallSyntaxError("mixes JSON objects into a Python call list")
         if not isinstance(item, ast.Call):
             raise CallSyntaxError(f"item {i + 1} is not a function call (write tool_name(arg=value))")
-        calls.append(_python_call(item))
+        calls.append(_python_call(item, positional))
     return calls
 
 
-def _python_call(node: ast.Call) -> ToolCall:
+def _python_call(node: ast.Call, positional: Mapping[str, Sequence[str]]) -> ToolCall:
     name = _dotted_name(node.func)
     if name is None:
         raise CallSyntaxError("a call must name a tool directly, as tool_name(arg=value)")
-    if node.args:
-        raise CallSyntaxError(f"{name}: arguments must be given by keyword (name=value), not by position")
     arguments: dict[str, JsonValue] = {}
+    if node.args:
+        order = positional.get(name)
+        if order is None:
+            raise CallSyntaxError(f"{name}: arguments must be given by keyword (name=value), not by position")
+        if any(isinstance(arg, ast.Starred) for arg in node.args):
+            raise CallSyntaxError(f"{name}: * is not allowed in a call")
+        if len(node.args) > len(order):
+            raise CallSyntaxError(f"{name}: takes at most {len(order)} positional argument(s)")
+        for param, arg in zip(order, node.args, strict=False):
+            arguments[param] = _literal(arg, f"{name}.{param}")
     for kw in node.keywords:
         if kw.arg is None:
             # ``**{"from": "x"}`` carries keyword names that are not Python identifiers (see render_call).

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -175,3 +176,109 @@ def test_bfcls_shared_default_lists_do_not_leak_between_calls() -> None:
     again = bfcl_env(classes=["TwitterAPI"])
     run(again, "authenticate_twitter", username="ines_paints", password="teal-rust-bone-77")
     assert run(again, "post_tweet", content="three").output["mentions"] == []
+
+
+TRAVEL_LOGIN = {
+    "client_id": "c1", "client_secret": "s1", "refresh_token": "r1", "grant_type": "read_write",
+    "user_first_name": "Ines", "user_last_name": "Varga",
+}  # fmt: skip
+
+
+def test_the_random_generator_is_part_of_the_snapshot() -> None:
+    env = bfcl_env(classes=["TravelAPI"], seed=4)
+    untouched = env.snapshot()["bfcl"]["random"]["TravelAPI"]
+    assert set(untouched) == {"seed"}  # an untouched generator is stored as its seed alone
+    token = run(env, "authenticate_travel", **TRAVEL_LOGIN).output["access_token"]
+    drawn = via_json_store(env.snapshot())
+    assert "state" in drawn["bfcl"]["random"]["TravelAPI"]
+    card = {"access_token": token, "card_number": "4111111111111111", "expiration_date": "12/2030",
+            "cardholder_name": "Ines Varga", "card_verification_number": 123}  # fmt: skip
+    twin = bfcl_env(classes=["TravelAPI"], seed=4)
+    twin.restore(drawn)
+    # Without the generator's state the twin would draw the first id again (the token's draw).
+    assert run(env, "register_credit_card", **card).output == run(twin, "register_credit_card", **card).output
+    assert env.state_hash() == twin.state_hash()
+    broken = json.loads(json.dumps(drawn))
+    broken["bfcl"]["random"]["TravelAPI"]["state"] = "not base64!"
+    with pytest.raises(EnvironmentConfigError, match="corrupt random state"):
+        bfcl_env(classes=["TravelAPI"], seed=4).restore(broken)
+
+
+def test_bfcl_seeds_draw_what_bfcl_draws() -> None:
+    ours = bfcl_env(classes=["TravelAPI"], scenario="default", random_seed="bfcl")
+    token = run(ours, "authenticate_travel", **TRAVEL_LOGIN).output["access_token"]
+    ensure_project_root()
+    from bfcl_eval.eval_checker.multi_turn_eval.func_source_code.travel_booking import TravelAPI
+
+    theirs = TravelAPI()
+    theirs._load_scenario({})
+    assert token == theirs.authenticate_travel(**TRAVEL_LOGIN)["access_token"]
+    mixed = bfcl_env(classes=["TravelAPI"], scenario="default")
+    assert run(mixed, "authenticate_travel", **TRAVEL_LOGIN).output["access_token"] != token
+    with pytest.raises(EnvironmentConfigError, match="random_seed must be"):
+        bfcl_env(classes=["TravelAPI"], random_seed="fixed")
+
+
+def test_mpmath_results_come_back_with_the_digits_bfcl_shows() -> None:
+    env = bfcl_env(classes=["MathAPI"])
+    # BFCL prints {'result': mpf('1.28516')}; the binary float behind it is 1.28515625.
+    assert run(env, "logarithm", value=10, base=6, precision=3).output == {"result": 1.28516}
+    assert run(env, "logarithm", value=36.0, base=6.0, precision=4).output == {"result": 2.0}
+
+
+def _script(name: str) -> Any:
+    import importlib.util
+
+    path = Path(__file__).resolve().parents[1] / "scripts" / f"{name}.py"
+    spec = importlib.util.spec_from_file_location(name, path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules.setdefault(name, module)  # dataclasses look their module up there
+    spec.loader.exec_module(module)
+    return module
+
+
+# The one ground-truth call of multi_turn_base that breaks BFCL's own doc: close_ticket's ticket_id is
+# documented as an integer; hardgen validates every call against the doc before it runs.
+KNOWN_DIFFERENCES = {("multi_turn_base_173", "close_ticket(ticket_id='ticket_001')")}
+
+
+def test_bfcl_multi_turn_base_ground_truth_replays_as_bfcls_executor_runs_it() -> None:
+    replay = _script("bfcl_replay")
+    results = replay.measure("multi_turn_base")
+    report = replay.summary(results)
+    assert report["entries"] == 200 and report["calls"] == 1142
+    different = {(c["entry"], c["call"]) for c in report["different_calls"]}
+    assert different == KNOWN_DIFFERENCES, report["different_calls"]
+    assert set(report["different_states"]) == {entry for entry, _ in KNOWN_DIFFERENCES}
+    # Generated ids (booking ids, message ids, tokens), positional calls and mpmath values all agree.
+    shown = {c.call: c for r in results for c in r.calls}
+    assert shown["sort('final_report.pdf')"].same
+    assert any("book_flight" in call and c.same for call, c in shown.items())
+
+
+def test_the_checker_agrees_with_bfcls_ast_checker_on_bfcls_own_answers() -> None:
+    agreement = _script("bfcl_ast_agreement")
+    # The categories holding doc defaults written as text (simple_python_169, multiple_109, parallel_108),
+    # which once disagreed; scripts/bfcl_ast_agreement.py measures all eight Python categories.
+    report = agreement.measure(("simple_python", "multiple", "parallel"))
+    assert report["candidates"] > 5_000
+    assert report["disagreements"] == []
+    kinds = {"reference", "omit_optional", "default_given", "wrong_value", "wrong_type"}
+    assert kinds <= set(report["by_kind"])
+
+
+def test_bfcls_maths_precision_does_not_leak_into_the_process() -> None:
+    import decimal
+
+    import mpmath
+
+    precision, dps = decimal.getcontext().prec, mpmath.mp.dps
+    env = bfcl_env(classes=["MathAPI"])
+    assert run(env, "square_root", number=512, precision=3).output == {"result": 22.6}
+    assert run(env, "logarithm", value=10, base=6, precision=3).ok
+    assert (decimal.getcontext().prec, mpmath.mp.dps) == (precision, dps)
+    # The built-in maths suite rounds with decimal: with BFCL's precision of 3 left set, it failed.
+    maths = Environment.from_suites(["maths"])
+    rounded = maths.execute(ToolCall(name="math_round", arguments={"x": 19332.5, "decimals": 2}))
+    assert rounded.ok, rounded.error

@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 from pydantic import JsonValue
 
 from hardgen.calls import (
+    CallSyntaxError,
     ParseResult,
     follows_template,
     parse_calls,
@@ -363,3 +364,26 @@ def test_deep_nesting_is_an_error_not_a_crash() -> None:
     assert result.error is not None and result.calls == []
     deep_json = '[{"name": "f", "arguments": {"a": ' + "[" * 50000 + "]" * 50000 + "}}]"
     assert parse_response(f"<tool_call>{deep_json}</tool_call>").error is not None
+
+
+def test_positional_arguments_are_read_by_the_given_signature_order() -> None:
+    order = {"sort": ["file_name"], "mv": ["source", "destination"]}
+    calls, fmt = parse_calls("[sort('report.pdf'), mv('a.txt', destination='b')]", positional=order)
+    assert fmt == "python"
+    assert calls == [
+        ToolCall(name="sort", arguments={"file_name": "report.pdf"}),
+        ToolCall(name="mv", arguments={"source": "a.txt", "destination": "b"}),
+    ]
+    parsed = parse_response("<tool_call>\n[sort('x')]\n</tool_call>", positional=order)
+    assert parsed.ok and parsed.calls[0].arguments == {"file_name": "x"}
+    for block, message in [
+        ("[mv('a', 'b', 'c')]", "at most 2 positional"),
+        ("[mv('a', source='b')]", "given twice"),
+        ("[sort(name)]", "is a name, not a value"),
+        ("[sort(*['a'])]", "not allowed"),
+        ("[cd('a')]", "by keyword"),  # a tool whose order is not given
+    ]:
+        with pytest.raises(CallSyntaxError, match=message):
+            parse_calls(block, positional=order)
+    with pytest.raises(CallSyntaxError, match="by keyword"):
+        parse_calls("[sort('report.pdf')]")  # without an order, still refused

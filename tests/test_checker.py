@@ -409,3 +409,57 @@ def test_a_reference_tool_without_a_spec_is_compared_by_its_own_arguments() -> N
     )
     assert check_calls([call("mystery", a=2, b="x")], reference, {}).error_type == "call:wrong_value"
     assert check_calls([call("other", a=1, b="x")], reference, {}).error_type == "call:wrong_name"
+
+
+def test_bfcl_doc_defaults_are_read_as_the_declared_type() -> None:
+    from hardgen.environment.backends.catalog import parameters_schema
+
+    # BFCL's simple_python_169 documents full_text as {"type": "boolean", "default": "false"}.
+    doc = {
+        "type": "dict",
+        "properties": {
+            "docket_number": {"type": "string"},
+            "full_text": {"type": "boolean", "default": "false"},
+            "limit": {"type": "integer", "default": "10"},
+            "since": {"type": "integer", "default": "None"},
+            "region": {"type": "string", "default": "None"},  # a string default stays text
+        },
+        "required": ["docket_number"],
+    }
+    params = parameters_schema(doc)
+    assert [params["properties"][p]["default"] for p in ("full_text", "limit", "since", "region")] == [
+        False,
+        10,
+        None,
+        "None",
+    ]
+    spec = ToolSpec(name="court_case_search", description="", parameters=params)
+    expected = [call("court_case_search", docket_number="123456", full_text=False)]
+    omitted = [call("court_case_search", docket_number="123456")]
+    assert check_calls(omitted, expected, {spec.name: spec}).correct
+    wrong = [call("court_case_search", docket_number="123456", full_text=True)]
+    assert check_calls(wrong, expected, {spec.name: spec}).error_type == "call:wrong_value"
+
+
+def test_an_argument_equal_to_the_reference_is_not_rechecked_against_a_spec_it_breaks() -> None:
+    # BFCL's live_multiple_552-153-1: the answer gives is_unisex=True where the doc says a string enum.
+    spec = ToolSpec(
+        name="find_provider",
+        description="",
+        parameters={
+            "type": "object",
+            "properties": {
+                "city": {"type": "string"},
+                "is_unisex": {"type": "string", "enum": ["True", "False", "dontcare"], "default": "dontcare"},
+            },
+            "required": ["city"],
+        },
+    )
+    specs = {spec.name: spec}
+    expected = [call("find_provider", city="Walnut Creek", is_unisex=True)]
+    assert check_calls([call("find_provider", city="Walnut Creek", is_unisex=True)], expected, specs).correct
+    # Another value of the wrong type is still a type error, and a wrong city still a wrong value.
+    other = check_calls([call("find_provider", city="Walnut Creek", is_unisex=1)], expected, specs)
+    assert other.error_type == "call:wrong_type"
+    city = check_calls([call("find_provider", city="Berkeley", is_unisex=True)], expected, specs)
+    assert city.error_type == "call:wrong_value" and city.error_location == "find_provider.city"

@@ -14,8 +14,16 @@ travel and vehicle control, 128 functions in all. This backend wraps them behind
   (what BFCL's checker compares) and the few private ones that hold state too (the file system's current
   directory, the vehicle's brake forces, the travel API's fare cache). It is stored as plain JSON, with a
   side table of the Python types JSON lacks (integer dict keys, sets, tuples);
-* **randomness**: an instance's ``_random`` is reseeded before every call from (scenario seed, run seed,
-  calls so far), so a restored snapshot replays exactly (ids drawn differ from BFCL's own runs);
+* **randomness**: an instance's ``_random`` is a ``random.Random(seed)`` as BFCL's ``_load_scenario``
+  makes it, and its state is part of the snapshot (the seed while it is untouched, the generator's state
+  once it has drawn), so a restored snapshot draws the same ids next. ``random_seed: run`` (the default)
+  mixes the run seed into each class's seed, so items draw different ids; ``random_seed: bfcl`` keeps
+  BFCL's own seeds (the scenario's ``random_seed`` or the class default), so BFCL's test entries replay
+  exactly as BFCL's executor runs them;
+* **positional calls** (BFCL's ground truth writes ``sort('final_report.pdf')``) are read by the method's
+  signature order: :func:`positional_order` gives :func:`hardgen.calls.parse_calls` the names;
+* **results** are what BFCL's executor shows: mpmath numbers come back with the digits BFCL prints
+  (``mpf('1.28516')`` is ``1.28516``), not as the binary float behind them;
 * **scenarios**: ``hardgen`` (default: our own initial states, ``data/bfcl_scenarios.json``), ``default``
   (the classes' built-in defaults), an inline mapping or JSON file of ``{ClassName: config}`` in BFCL's
   ``initial_config`` format, or ``{bfcl_test: "multi_turn_base_12"}`` to start from a BFCL test entry's
@@ -30,13 +38,18 @@ Options of a ``kind: bfcl`` backend::
     classes: [TravelAPI, TicketAPI]   # default: all eight; short names work too (travel, ticket, ...)
     scenario: hardgen                 # or default, {ClassName: {...}}, a JSON file, {bfcl_test: ID}
     descriptions: bfcl                # BFCL's text as models see it there; short: the tool's own part
+    random_seed: run                  # or bfcl: BFCL's own seeds (exact replay of BFCL's test entries)
     decontaminate: true
 """
 
 from __future__ import annotations
 
+import base64
+import contextlib
 import copy
+import decimal
 import functools
+import hashlib
 import importlib
 import inspect
 import json
@@ -45,9 +58,11 @@ import math
 import os
 import random
 import re
+import struct
+import sys
 import tempfile
 import threading
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -90,7 +105,8 @@ CLASSES: dict[str, BFCLClass] = {
         BFCLClass("VehicleControlAPI", "vehicle_control", "vehicle", "vehicle"),
     )
 }
-# Attributes that are not state: the RNG (reseeded per call) and the constant API description.
+# Attributes kept apart from the plain state: the RNG (its own snapshot entry) and the constant API
+# description.
 _NOT_STATE = frozenset({"_random", "_api_description"})
 
 _IMPORT_LOCK = threading.Lock()
@@ -287,9 +303,31 @@ def to_json_result(value: object) -> JsonValue:
     if isinstance(value, list | tuple | set | frozenset):
         items = [to_json_result(v) for v in value]
         return sorted(items, key=canonical_json) if isinstance(value, set | frozenset) else items
+    shown = _mpmath_shown(value)
+    if shown is not None:
+        return shown
     if hasattr(value, "__float__"):
-        return to_json_result(float(value))  # mpmath / Decimal numbers from the maths API
+        return to_json_result(float(value))  # numpy / Decimal numbers
     return str(value)
+
+
+_MPF_REPR = re.compile(r"mpf\('([^']*)'\)")
+
+
+def _mpmath_shown(value: object) -> JsonValue | None:
+    """An mpmath number as BFCL shows it: the digits of its ``repr`` at the working precision.
+
+    BFCL's executor cannot ``json.dumps`` a result holding an ``mpf`` and prints ``str(result)`` instead,
+    so a model there reads ``{'result': mpf('1.28516')}``: the value is ``1.28516``, not the binary float
+    ``1.28515625`` behind it.
+    """
+    if type(value).__module__.split(".")[0] != "mpmath":
+        return None
+    match = _MPF_REPR.fullmatch(repr(value))
+    if match is None:
+        return str(value)
+    number = float(match.group(1))
+    return number if math.isfinite(number) else match.group(1)
 
 
 # ----------------------------------------------------------------------------------------- file system
@@ -362,8 +400,9 @@ class BFCLBackend(Backend):
         name: The backend's name (the pool entry a run draws).
         classes: The BFCL classes it holds.
         scenario: ``{ClassName: initial config}`` in BFCL's format (missing classes use their defaults).
-        seed: The run seed (mixed into every class's RNG).
+        seed: The run seed (mixed into every class's RNG seed unless ``bfcl_seeds``).
         decontaminate: Recorded for :mod:`hardgen.decontam` (queries are checked against BFCL's).
+        bfcl_seeds: Seed every RNG as BFCL does (the scenario's ``random_seed`` or the class default).
     """
 
     def __init__(
@@ -375,6 +414,7 @@ class BFCLBackend(Backend):
         seed: int = 0,
         decontaminate: bool = True,
         short_descriptions: bool = False,
+        bfcl_seeds: bool = False,
     ) -> None:
         if not classes:
             raise EnvironmentConfigError(f"BFCL backend {name!r} has no classes")
@@ -383,12 +423,13 @@ class BFCLBackend(Backend):
         self.domain = self.classes[0].domain if len(self.classes) == 1 else "bfcl"
         self.decontaminate = decontaminate
         self.short_descriptions = short_descriptions
+        self.bfcl_seeds = bfcl_seeds
         self.scenario = {k: dict(v) for k, v in (scenario or {}).items()}
         self._seed = seed
-        self._calls = 0
         self._instances: dict[str, Any] = {}
         self._tool_class: dict[str, str] = {}
-        self._seeds: dict[str, int] = {}
+        # Each RNG's seed: an int, or None for the class's own default (BFCL's, when the scenario names none).
+        self._rng_seeds: dict[str, int | None] = {}
         for cls in self.classes:
             self._instances[cls.name] = self._load(cls, self.scenario.get(cls.name, {}))
             for spec in class_specs(cls.name, self._suite(cls), self.short_descriptions):
@@ -405,9 +446,18 @@ class BFCLBackend(Backend):
                 instance._load_scenario(copy.deepcopy(dict(config)), long_context=False)
             except Exception as exc:
                 raise EnvironmentConfigError(f"BFCL scenario for {cls.name} cannot be loaded: {exc}") from exc
-        seed = config.get("random_seed", 0)
-        self._seeds[cls.name] = seed if isinstance(seed, int) else 0
+        if isinstance(getattr(instance, "_random", None), random.Random):
+            given = config.get("random_seed")
+            seed = given if isinstance(given, int) and not isinstance(given, bool) else None
+            if not self.bfcl_seeds:
+                seed = mixed_seed(cls.name, seed, self._seed)
+            self._rng_seeds[cls.name] = seed
+            instance._random.setstate(fresh_rng_state(cls.name, seed))
         return instance
+
+    def rng_seeds(self) -> dict[str, int | None]:
+        """The seed each class's RNG started from (None: the class's BFCL default)."""
+        return dict(self._rng_seeds)
 
     # ------------------------------------------------------------------ tools
 
@@ -418,19 +468,22 @@ class BFCLBackend(Backend):
             for spec in class_specs(cls.name, self._suite(cls), self.short_descriptions)
         ]
 
+    def positional_order(self) -> dict[str, list[str]]:
+        """Each tool's parameter names in its method's signature order (for positional calls)."""
+        orders = {cls.name: positional_order(cls.name) for cls in self.classes}
+        return {tool: list(orders[cls_name].get(tool, ())) for tool, cls_name in self._tool_class.items()}
+
     def call(self, tool: str, arguments: Mapping[str, Any]) -> JsonValue:
         cls_name = self._tool_class[tool]
         instance = self._instances[cls_name]
-        self._calls += 1
-        if hasattr(instance, "_random"):
-            instance._random = random.Random(f"{cls_name}:{self._seeds[cls_name]}:{self._seed}:{self._calls}")
         method = getattr(instance, tool)
         kwargs = copy.deepcopy(dict(arguments))
         for param, default in _mutable_defaults(cls_name, tool):
             # BFCL's post_tweet(tags=[]) would store the shared default list in the state, where a later
             # mention() extends it for every future call of the process: give each call its own.
             kwargs.setdefault(param, copy.deepcopy(default))
-        result = to_json_result(method(**kwargs))
+        with isolated_numerics() if cls_name == "MathAPI" else contextlib.nullcontext():
+            result = to_json_result(method(**kwargs))
         if isinstance(result, dict) and "error" in result and len(result) <= 2:
             message = str(result["error"])
             raise ToolError(message, error_kind(message))
@@ -442,7 +495,10 @@ class BFCLBackend(Backend):
         public: JSONDict = {}
         private: JSONDict = {}
         types: JSONDict = {}
+        rngs: JSONDict = {}
         for cls_name, instance in self._instances.items():
+            if cls_name in self._rng_seeds:
+                rngs[cls_name] = _rng_snapshot(cls_name, self._rng_seeds[cls_name], instance._random)
             if cls_name == "GorillaFileSystem":
                 pub, priv = _fs_state(instance)
                 public[cls_name], private[cls_name] = pub, priv
@@ -455,22 +511,29 @@ class BFCLBackend(Backend):
             private[cls_name] = encoder.encode(priv_attrs, "/private")
             if encoder.types:
                 types[cls_name] = dict(encoder.types)
-        out: JSONDict = {"state": public, "private": private, "seed": self._seed, "calls": self._calls}
+        out: JSONDict = {"state": public, "private": private, "seed": self._seed}
+        if rngs:
+            out["random"] = rngs
         if types:
             out["types"] = types
         return out
 
     def restore(self, snapshot: Mapping[str, JsonValue]) -> None:
         public, private = snapshot.get("state"), snapshot.get("private", {})
-        types = snapshot.get("types", {})
+        types, rngs = snapshot.get("types", {}), snapshot.get("random", {})
         if not isinstance(public, dict) or set(public) != set(self._instances):
             raise EnvironmentConfigError(f"snapshot does not fit BFCL backend {self.name!r}")
-        if not isinstance(private, dict) or not isinstance(types, dict):
+        if not isinstance(private, dict) or not isinstance(types, dict) or not isinstance(rngs, dict):
             raise EnvironmentConfigError(f"snapshot does not fit BFCL backend {self.name!r}")
         for cls_name, instance in self._instances.items():
             pub, priv = public[cls_name], private.get(cls_name, {})
             if not isinstance(pub, dict) or not isinstance(priv, dict):
                 raise EnvironmentConfigError(f"snapshot of BFCL class {cls_name} is not an object")
+            if cls_name in self._rng_seeds:
+                rng = rngs.get(cls_name)
+                if not isinstance(rng, dict):
+                    raise EnvironmentConfigError(f"snapshot of BFCL class {cls_name} has no random state")
+                self._rng_seeds[cls_name] = _restore_rng(cls_name, rng, instance._random)
             if cls_name == "GorillaFileSystem":
                 _fs_restore(instance, pub, priv)
                 continue
@@ -479,9 +542,8 @@ class BFCLBackend(Backend):
             both = decode({"public": pub, "private": priv}, tags)
             for key, value in [*both["public"].items(), *both["private"].items()]:
                 setattr(instance, key, value)
-        seed, calls = snapshot.get("seed", 0), snapshot.get("calls", 0)
-        self._seed = seed if isinstance(seed, int) else 0
-        self._calls = calls if isinstance(calls, int) else 0
+        run_seed = snapshot.get("seed", 0)
+        self._seed = run_seed if isinstance(run_seed, int) else 0
 
     def entities(self) -> dict[str, list[JsonValue]]:
         state = self.snapshot()["state"]
@@ -495,9 +557,111 @@ class BFCLBackend(Backend):
             seed=self._seed,
             decontaminate=self.decontaminate,
             short_descriptions=self.short_descriptions,
+            bfcl_seeds=self.bfcl_seeds,
         )
         twin.restore(self.snapshot())
         return twin
+
+
+@functools.cache
+def default_state(cls_name: str) -> tuple[JSONDict, JSONDict]:
+    """The public and private state (as in a snapshot) of a class loaded with an empty scenario."""
+    backend = BFCLBackend("default", [CLASSES[cls_name]], {}, decontaminate=False, bfcl_seeds=True)
+    snapshot = backend.snapshot()
+    parts = []
+    for part in ("state", "private"):
+        found = snapshot.get(part)
+        value = found.get(cls_name) if isinstance(found, dict) else None
+        parts.append(dict(value) if isinstance(value, dict) else {})
+    return parts[0], parts[1]
+
+
+# ------------------------------------------------------------------------------------------- randomness
+
+
+def mixed_seed(cls_name: str, seed: int | None, run_seed: int) -> int:
+    """A class's RNG seed with the run seed mixed in (an int BFCL's ``random_seed`` accepts)."""
+    text = f"{cls_name}:{'default' if seed is None else seed}:{run_seed}"
+    return int.from_bytes(hashlib.sha256(text.encode()).digest()[:6], "big")
+
+
+@functools.lru_cache(maxsize=256)
+def fresh_rng_state(cls_name: str, seed: int | None) -> tuple[Any, ...]:
+    """The state of an untouched RNG: ``random.Random(seed)``, or the class's BFCL default for None."""
+    if seed is not None:
+        return random.Random(seed).getstate()
+    instance = load_class(CLASSES[cls_name])()
+    instance._load_scenario({}, long_context=False)
+    state: tuple[Any, ...] = instance._random.getstate()
+    return state
+
+
+_WORDS = 625  # the Mersenne Twister's 624 state words and its position
+
+
+def _rng_snapshot(cls_name: str, seed: int | None, rng: random.Random) -> JSONDict:
+    state = rng.getstate()
+    out: JSONDict = {"seed": seed}
+    if state != fresh_rng_state(cls_name, seed):
+        version, words, gauss = state
+        if version != 3 or len(words) != _WORDS:
+            raise EnvironmentConfigError(f"cannot snapshot the random generator of {cls_name}")
+        out["state"] = base64.b64encode(struct.pack(f"<{_WORDS}I", *words)).decode("ascii")
+        if gauss is not None:
+            out["gauss"] = gauss
+    return out
+
+
+def _restore_rng(cls_name: str, snap: Mapping[str, JsonValue], rng: random.Random) -> int | None:
+    seed = snap.get("seed")
+    if seed is not None and (not isinstance(seed, int) or isinstance(seed, bool)):
+        raise EnvironmentConfigError(f"snapshot of BFCL class {cls_name} has a bad random seed")
+    packed = snap.get("state")
+    if packed is None:
+        rng.setstate(fresh_rng_state(cls_name, seed))
+        return seed
+    try:
+        words = struct.unpack(f"<{_WORDS}I", base64.b64decode(str(packed), validate=True))
+    except (ValueError, struct.error) as exc:
+        raise EnvironmentConfigError(f"snapshot of BFCL class {cls_name} has a corrupt random state") from exc
+    gauss = snap.get("gauss")
+    rng.setstate((3, words, float(gauss) if isinstance(gauss, int | float) else None))
+    return seed
+
+
+@functools.cache
+def positional_order(cls_name: str) -> dict[str, tuple[str, ...]]:
+    """Every public method's parameter names in signature order (``self`` left out)."""
+    python_class = load_class(CLASSES[cls_name])
+    out: dict[str, tuple[str, ...]] = {}
+    for name, method in inspect.getmembers(python_class, predicate=inspect.isfunction):
+        if name.startswith("_"):
+            continue
+        params = list(inspect.signature(method).parameters.values())[1:]
+        out[name] = tuple(p.name for p in params if p.kind in (p.POSITIONAL_OR_KEYWORD, p.POSITIONAL_ONLY))
+    return out
+
+
+_NUMERICS_LOCK = threading.RLock()
+
+
+@contextlib.contextmanager
+def isolated_numerics() -> Iterator[None]:
+    """Run BFCL code without leaking its numeric settings into the process.
+
+    BFCL's maths API sets the thread's ``decimal`` precision (``square_root``) and mpmath's global
+    ``mp.dps`` (``logarithm``) and leaves them set: the built-in maths suite's rounding would then fail.
+    A local decimal context and a saved-and-restored ``mp.dps`` (under a lock: it is process-wide) keep
+    them inside the call; every BFCL call sets the precision it uses first, so results do not change.
+    """
+    mpmath = sys.modules.get("mpmath")
+    with _NUMERICS_LOCK, decimal.localcontext():
+        dps = mpmath.mp.dps if mpmath is not None else None
+        try:
+            yield
+        finally:
+            if mpmath is not None and dps is not None:
+                mpmath.mp.dps = dps
 
 
 @functools.cache
@@ -607,6 +771,9 @@ def build_bfcl_backend(config: BackendConfig, seed: int) -> BFCLBackend:
     decontaminate = options.get("decontaminate", True)
     if not isinstance(decontaminate, bool):
         raise EnvironmentConfigError(f"backend {name!r}: decontaminate must be true or false")
+    seeds = options.get("random_seed", "run")
+    if seeds not in ("run", "bfcl"):
+        raise EnvironmentConfigError(f"backend {name!r}: random_seed must be 'run' or 'bfcl'")
     scenario = _scenario_cache(canonical_json(options.get("scenario")), decontaminate, name)
     if decontaminate:
         problems = _contamination_cache(canonical_json({c.name: scenario.get(c.name, {}) for c in classes}))
@@ -619,6 +786,7 @@ def build_bfcl_backend(config: BackendConfig, seed: int) -> BFCLBackend:
         seed=seed,
         decontaminate=decontaminate,
         short_descriptions=descriptions == "short",
+        bfcl_seeds=seeds == "bfcl",
     )
 
 

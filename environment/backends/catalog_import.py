@@ -92,6 +92,8 @@ def to_json_schema(schema: object, *, depth: int = 0) -> JSONDict:
         if key == "uniqueItems" and not isinstance(value, bool):
             continue
         out[key] = _json_value(value)
+    if "default" in out:
+        out["default"] = _fit_default(out["default"], out.get("type"))
     enum = schema.get("enum")
     if isinstance(enum, list) and enum:
         values = [_json_value(v) for v in enum]
@@ -189,6 +191,17 @@ def _fit_enum(values: list[JsonValue], kind: JsonValue) -> list[JsonValue]:
     if kind == "integer" and any(isinstance(v, float) and not v.is_integer() for v in fitted):
         return []
     return _unique(fitted)
+
+
+def _fit_default(value: JsonValue, kind: JsonValue) -> JsonValue:
+    """A default converted to the declared type (BFCL writes ``"default": "false"`` on booleans);
+    ``"None"``/``"null"`` on a non-string type is null; a default that does not convert is kept as written."""
+    if not isinstance(kind, str) or kind == "string" or not isinstance(value, str):
+        return value
+    if value.strip() in ("None", "null"):
+        return None
+    fitted = _fit_enum([value], kind)
+    return fitted[0] if fitted else value
 
 
 def _unique(values: list[JsonValue]) -> list[JsonValue]:

@@ -6,6 +6,8 @@ Formats (``hardgen export DIR --format F -o OUT``):
     openai        OpenAI chat messages JSON lines with ``tools`` and ``tool_calls``
     verl          parquet, one row per assistant response, for RL with Verl and hardgen.reward
     hf            a Hugging Face ``datasets`` dataset saved to disk (optionally pushed to the Hub)
+    bfcl          BFCL multi-turn test entries + ground truth (trajectories on BFCL classes only), for
+                  BFCL's own checker; an evaluation set, not training data, so ``verify`` does not read it
 
 Every format carries a ``hardgen`` metadata field (a JSON string) with what ``verify`` needs to rebuild
 the environment; the calls and observations are read back from the training content itself.
@@ -32,6 +34,7 @@ from hardgen.export.common import (
 )
 
 __all__ = [
+    "EXPORT_FORMATS",
     "FORMATS",
     "ExportError",
     "ExportMeta",
@@ -47,7 +50,8 @@ __all__ = [
 log = logging.getLogger(__name__)
 
 Format = Literal["llamafactory", "openai", "verl", "hf"]
-FORMATS: tuple[str, ...] = get_args(Format)
+FORMATS: tuple[str, ...] = get_args(Format)  # the training formats, which ``verify`` reads back
+EXPORT_FORMATS: tuple[str, ...] = (*FORMATS, "bfcl")
 
 
 @dataclass
@@ -72,7 +76,7 @@ def export_run(
 
     Args:
         run_dir: The run directory (it holds ``results.sqlite``).
-        fmt: One of :data:`FORMATS`.
+        fmt: One of :data:`EXPORT_FORMATS`.
         out: The output file or folder (see each format for which one it takes).
         name: The dataset name (LLaMA-Factory entry, file stem); default ``hardgen_<run id>``.
         push_to_hub: ``hf`` only: also push the dataset to this Hub repository.
@@ -81,8 +85,8 @@ def export_run(
     Raises:
         ExportError: for an unknown format, a folder that is not a run directory, a bad output path.
     """
-    if fmt not in FORMATS:
-        raise ExportError(f"unknown format {fmt!r}; choose one of {', '.join(FORMATS)}")
+    if fmt not in EXPORT_FORMATS:
+        raise ExportError(f"unknown format {fmt!r}; choose one of {', '.join(EXPORT_FORMATS)}")
     if push_to_hub and fmt != "hf":
         raise ExportError("--push-to-hub works with --format hf only")
     source = RunSource.open(run_dir)
@@ -101,6 +105,10 @@ def export_run(
         from hardgen.export import verl
 
         files, records = verl.write(source, target, stem)
+    elif fmt == "bfcl":
+        from hardgen.export import bfcl
+
+        files, records = bfcl.write(source, target, stem)
     else:
         from hardgen.export import hf
 
