@@ -576,13 +576,22 @@ def _stated(text: str, value: JsonValue) -> bool:
     if text_contains(text, value):
         return True
     if isinstance(value, str):
-        # "window_seat" is stated by "window seat"; "EUR" by "euros" (a word that begins with it)
+        # "window_seat" is stated by "window seat"
         spaced = re.sub(r"[_\-]+", " ", value).strip()
         if spaced != value and text_contains(text, spaced):
             return True
         # "EUR" is stated by "euros", "Headphone" by "Headphones": a word that begins with the value
         if len(value) >= 3 and value[-1].isalpha():
-            return re.search(rf"(?<![a-z0-9]){re.escape(value.casefold())}", text.casefold()) is not None
+            return _word_start_in(text.casefold(), value.casefold())
+    return False
+
+
+def _word_start_in(folded: str, needle: str) -> bool:
+    start = folded.find(needle)
+    while start >= 0:
+        if start == 0 or not folded[start - 1].isalnum():
+            return True
+        start = folded.find(needle, start + 1)
     return False
 
 
@@ -716,6 +725,7 @@ def _picks(check: Check, view: _TurnView, context: Sequence[Trace]) -> None:
 
 # --------------------------------------------------------------------------------- 7. summaries
 
+_INDEXES = re.compile(r"\[\d+\]")
 _MORE_VALUES = re.compile(r"\band \d+ more (?:value|item|field|result)", re.IGNORECASE)
 _PRONOUN_VERB = re.compile(r"\b(?:I|we|you|they|it)\s+([a-z]+ed)\b")
 _HEDGED_PLURAL = re.compile(r"\w\(s\)")
@@ -748,37 +758,36 @@ def _is_field_dump(text: str, observations: Sequence[Observation]) -> bool:
     nothing else; "and N more value(s)" is a dump too."""
     if _MORE_VALUES.search(text):
         return True
-    labels = _field_labels(observations)
-    pairs = [p for p in labels if re.search(p, text, re.IGNORECASE)]
-    if len(pairs) >= 2:
+    pairs = _field_pairs(observations)
+    if sum(1 for p in pairs if text_contains(text, p)) >= 2:
         return True
     for clause in re.split(r"(?<=[.!?])\s+", text):
         if ":" not in clause:
             continue
         tail = clause.split(":", 1)[1].strip().rstrip(".")
-        items = [x.strip() for x in re.split(r",\s*|\s+and\s+", tail) if x.strip()]
-        if items and all(any(re.fullmatch(p, x, re.IGNORECASE) for p in labels) for x in items):
+        items = [x.strip().casefold() for x in re.split(r",\s*|\s+and\s+", tail) if x.strip()]
+        if items and all(x in pairs for x in items):
             return True
     return False
 
 
-def _field_labels(observations: Sequence[Observation]) -> list[str]:
-    """Patterns "<field name> <its value>" for every scalar of the outputs ("agent id AG108")."""
-    patterns = []
+def _field_pairs(observations: Sequence[Observation]) -> set[str]:
+    """ "<field name> <its value>" for every scalar of the outputs ("agent id ag108"), casefolded."""
+    pairs = set()
     for obs in observations:
         if not obs.ok:
             continue
         for path, value in output_values(obs.output).items():
-            key = re.sub(r"\[\d+\]", "", path).rsplit(".", 1)[-1]
+            key = _INDEXES.sub("", path).rsplit(".", 1)[-1]
             if not key or value is None:
                 continue
             label = " ".join(_name_words(key))
             rendered = (
                 ["yes", "true"] if value is True else ["no", "false"] if value is False else [str(value)]
             )
-            values = "|".join(re.escape(v) for v in rendered)
-            patterns.append(rf"(?<!\w){re.escape(label)}:?\s+(?:{values})(?!\w)")
-    return list(dict.fromkeys(patterns))
+            for v in rendered:
+                pairs.update({f"{label} {v}".casefold(), f"{label}: {v}".casefold()})
+    return pairs
 
 
 @cache
@@ -820,8 +829,10 @@ def _masked_query(view: _TurnView) -> str:
     values = [
         v for c in view.trace.calls for v in argument_values(c.arguments).values() if isinstance(v, str | int)
     ]
-    for value in sorted({str(v) for v in values if not is_trivial(v)}, key=len, reverse=True):
-        text = re.sub(rf"(?<!\w){re.escape(value)}(?!\w)", "<v>", text, flags=re.IGNORECASE)
+    masked = sorted({str(v) for v in values if not is_trivial(v)}, key=len, reverse=True)
+    if masked:
+        alternatives = "|".join(re.escape(v) for v in masked)
+        text = re.sub(rf"(?<!\w)(?:{alternatives})(?!\w)", "<v>", text, flags=re.IGNORECASE)
     text = _VALUE_TOKEN.sub("<v>", text)
     return re.sub(r"\s+", " ", text).strip().casefold()
 
