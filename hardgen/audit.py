@@ -9,17 +9,23 @@ denominator, with a few examples to look at:
                           within-turn part is the ``implicit_bridging_rate`` of ``hardgen stats``)
     ghost_reasoning       exported CoTs that speak of an attempt, feedback or a verifier the example does
                           not show ("What was wrong in my previous attempt?")
+    ghost_trajectories    trajectories with at least one such CoT
     undo_chains           turns whose calls change something and then undo it on the same entity (join a
                           queue, then leave it; lock, then unlock)
     action_order          turns whose query asks for state-changing actions in the opposite order of the
-                          calls
+                          calls (calls of one parallel step have no order; lookups and calculations are no
+                          actions)
     values_from_nowhere   turns with an argument value the user never gave: not in the query, the visible
                           conversation, an earlier output, nor a schema default or a forced enum choice
     unresolved_picks      turns that take a value from a list of several candidates where neither the query
                           nor the conversation says which one
+    foreign_credentials   turns that log in with an identity taken from an output, not the user's own
+    unasked_amounts       turns whose state-changing call uses an amount from an output the user never
+                          asked for ("withdraw cash" paying out the whole balance)
     field_dump_summaries  closing summaries that list fields instead of answering; with the ungrammatical,
                           truncated ("... and 4 more value(s)") and cut-off ones counted apart
     calls_3plus, calls_at_cap   the calls-per-trajectory distribution against the paper's Figure 3
+    query_copies_description    queries that repeat a tool description's first sentence verbatim
     query_skeletons       distinct queries once their values are masked
     distinct_2, distinct_3      n-gram diversity of the queries (distinct n-grams over all n-grams)
 
@@ -207,6 +213,7 @@ def audit_trajectories(
             _order(by_name["action_order"], view, specs)
             _nowhere(by_name["values_from_nowhere"], view, specs)
             _picks(by_name["unresolved_picks"], view, context)
+            _borrowed(by_name, view, context, specs)
             _summary(by_name, view)
             _copies(by_name["query_copies_description"], view)
             queries.append(_masked_query(view))
@@ -241,6 +248,8 @@ def _new_checks(cap: int | None) -> list[Check]:
         Check("action_order", "action-order contradictions", "turns"),
         Check("values_from_nowhere", "values from nowhere", "turns"),
         Check("unresolved_picks", "unresolved picks among candidates", "turns"),
+        Check("foreign_credentials", "log-ins with credentials the user never gave", "turns"),
+        Check("unasked_amounts", "amounts the user never asked for", "turns"),
         Check("field_dump_summaries", "field-dump summaries", "summaries"),
         Check("ungrammatical_summaries", "ungrammatical summaries", "summaries"),
         Check("truncated_summaries", "summaries cut off or '... N more'", "summaries"),
@@ -471,24 +480,40 @@ _READ_VERBS = frozenset({
     "summarize", "predict", "project", "whoami", "pwd", "ls", "cat", "head", "tail", "wc", "grep", "diff",
     "du",
 })  # fmt: skip
+_COMPUTE_VERBS = frozenset({
+    "add", "subtract", "multiply", "divide", "solve", "round", "factor", "compute", "calculate", "convert",
+    "estimate", "predict", "project", "raise", "take", "work", "tell", "return", "give", "show", "describe",
+    "preview", "summarize", "summarise", "measure", "compare", "test", "check", "count", "fetch", "read",
+    "look", "list", "find", "search", "view", "track", "what", "which", "how", "whether",
+})  # fmt: skip
+_OPENER = re.compile(
+    r"^\W*(?:after that|once (?:that|this) is done|once done|then|next|now|also|and)\b[\s,:]*", re.IGNORECASE
+)
 _ORDER_WORDS = re.compile(r"\b(?:after|before|once|first|prior to|beforehand|afterwards?)\b", re.IGNORECASE)
 
 
-def _changes_state(obs: Observation) -> bool:
-    if obs.changed_state is not None:
-        return obs.changed_state
-    return _verb_and_object(obs.call.name)[0] not in _READ_VERBS
+def _changes_state(obs: Observation, spec: ToolSpec | None) -> bool:
+    """Whether a call is an action the user asks for (a lookup or a calculation that only logs itself in
+    a history is not, whatever the environment reports): by the environment's flag, and by the verb its
+    description opens with ("Solve ...", "Get ...")."""
+    if obs.changed_state is False:
+        return False
+    opening = _name_words(spec.description.split(" ", 1)[0]) if spec is not None and spec.description else ()
+    if opening and opening[0] in _READ_VERBS | _COMPUTE_VERBS:
+        return False
+    return obs.changed_state is True or _verb_and_object(obs.call.name)[0] not in _READ_VERBS
 
 
-def _mention(query: str, call: ToolCall, spec: ToolSpec | None) -> int | None:
-    """Where the query asks for this call: its description's first sentence, else its action word."""
+def _mention(query: str, call: ToolCall, spec: ToolSpec | None, *, by_verb: bool = True) -> int | None:
+    """Where the query asks for this call: its description's first sentence, else (when ``by_verb``) its
+    action word in any inflection."""
     folded = query.casefold()
     if spec is not None:
         sentence = _first_sentence(spec.description).casefold()
         if len(sentence) > 12 and sentence in folded:
             return folded.index(sentence)
     verb = _verb_and_object(call.name)[0]
-    if len(verb) < 3:
+    if not by_verb or len(verb) < 3:
         return None
     for form in _verb_forms(verb):
         match = re.search(rf"(?<![a-z]){re.escape(form)}(?![a-z])", folded)
@@ -511,28 +536,37 @@ def _verb_forms(verb: str) -> tuple[str, ...]:
 
 
 def order_contradiction(query: str, trace: Trace, specs: dict[str, ToolSpec]) -> tuple[str, str] | None:
-    """Two state-changing calls the query asks for in the opposite order (their tool names), if any.
+    """Two state-changing calls of different steps that the query asks for in the opposite order (their
+    tool names), if any.
 
     Queries with ordering words ("after", "before", "first", ...) may legitimately ask in reverse, so
-    they are not judged. Session calls (log in/out) and repeated action words are skipped.
+    they are not judged ("After that, ..." opening a later turn is no such word). Calls of one parallel
+    step have no order; session calls (log in/out) and a tool called twice are skipped.
     """
-    if _ORDER_WORDS.search(query):
+    asked = _OPENER.sub("", query.strip())
+    if _ORDER_WORDS.search(asked):
         return None
-    seen: list[tuple[str, int]] = []
-    verbs: Counter[str] = Counter()
-    changing = [o.call for o in trace.observations if o.ok and _changes_state(o)]
-    changing = [c for c in changing if _verb_and_object(c.name)[0] not in _SESSION_VERBS]
-    for c in changing:
-        verbs[_verb_and_object(c.name)[0]] += 1
-    for c in changing:
-        if verbs[_verb_and_object(c.name)[0]] > 1 or any(name == c.name for name, _ in seen):
+    changing = [
+        (index, obs.call)
+        for index, step in enumerate(trace.steps)
+        for obs in step.observations
+        if obs.ok
+        and _changes_state(obs, specs.get(obs.call.name))
+        and _verb_and_object(obs.call.name)[0] not in _SESSION_VERBS
+    ]
+    names = Counter(c.name for _, c in changing)
+    verbs = Counter(_verb_and_object(c.name)[0] for _, c in changing)
+    seen: list[tuple[str, int, int]] = []
+    for index, c in changing:
+        if names[c.name] > 1:
             continue
-        pos = _mention(query, c, specs.get(c.name))
+        unique_verb = verbs[_verb_and_object(c.name)[0]] == 1
+        pos = _mention(asked, c, specs.get(c.name), by_verb=unique_verb)
         if pos is not None:
-            seen.append((c.name, pos))
-    for i, (name_a, pos_a) in enumerate(seen):
-        for name_b, pos_b in seen[i + 1 :]:
-            if pos_b < pos_a:
+            seen.append((c.name, index, pos))
+    for name_a, step_a, pos_a in seen:
+        for name_b, step_b, pos_b in seen:
+            if step_a < step_b and pos_a > pos_b:
                 return name_a, name_b
     return None
 
@@ -721,6 +755,49 @@ def _picks(check: Check, view: _TurnView, context: Sequence[Trace]) -> None:
         arg, value, n = found[0]
         text = f"{arg} = {value!r}, one of {n} candidates; query: {view.query}"
     check.observe(bool(found), view.where, text)
+
+
+# ------------------------------------------------------- 6b. credentials and amounts not asked for
+
+_ALL_WORDS = re.compile(
+    r"\b(?:all|entire|whole|full|everything|remaining|rest|balance|total|same|that much)\b", re.IGNORECASE
+)
+
+
+def borrowed_values(
+    view: _TurnView, context: Sequence[Trace], specs: dict[str, ToolSpec]
+) -> tuple[list[str], list[str]]:
+    """Values the user did not ask for, taken from an earlier output: (credentials of a log-in, amounts of
+    a state-changing call). A log-in must be as the user (who states who they are); an amount the user
+    never gave ("withdraw cash" paid out the whole balance) is ill-posed unless they ask for all of it."""
+    said = view.user_text()
+    credentials, amounts = [], []
+    observations = view.trace.observations  # one per call, in call order
+    for iv in intermediate_values(view.trace, context=context):
+        if text_contains(said, iv.value):
+            continue
+        text = f"{iv.tool}.{iv.parameter} = {iv.value!r} from {iv.source_tool or 'an earlier turn'}"
+        if _verb_and_object(iv.tool)[0] in _SESSION_VERBS:
+            credentials.append(text)
+            continue
+        obs = observations[iv.call_index] if iv.call_index < len(observations) else None
+        is_number = isinstance(iv.value, int | float) and not isinstance(iv.value, bool)
+        changes = obs is not None and _changes_state(obs, specs.get(iv.tool))
+        if is_number and changes and not _ALL_WORDS.search(view.query):
+            amounts.append(text)
+    return credentials, amounts
+
+
+def _borrowed(
+    by_name: dict[str, Check], view: _TurnView, context: Sequence[Trace], specs: dict[str, ToolSpec]
+) -> None:
+    credentials, amounts = borrowed_values(view, context, specs)
+    by_name["foreign_credentials"].observe(
+        bool(credentials), view.where, "; ".join(credentials[:1]) + f"; query: {view.query}"
+    )
+    by_name["unasked_amounts"].observe(
+        bool(amounts), view.where, "; ".join(amounts[:1]) + f"; query: {view.query}"
+    )
 
 
 # --------------------------------------------------------------------------------- 7. summaries

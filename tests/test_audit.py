@@ -211,6 +211,21 @@ def test_action_order_ignores_lookups() -> None:
     )
 
 
+def test_action_order_judges_steps_not_calls_of_one_parallel_step() -> None:
+    parallel: list[list[Call]] = [
+        [("start_engine", {}, {"engine": "running"}, True), ("lock_doors", {}, {"locked": True}, True)]
+    ]
+    query = "Please lock the doors and start the engine."
+    assert count(audit(trajectory(turn(0, query, parallel))), "action_order") == 0
+    steps: list[list[Call]] = [
+        [("start_engine", {}, {"engine": "running"}, True)],
+        [("lock_doors", {}, {"locked": True}, True)],
+    ]
+    later = turn(1, "After that, please lock the doors and start the engine.", steps)
+    first = turn(0, "Hello.", [[("get_balance", {}, {"balance": 1}, False)]])
+    assert count(audit(trajectory(first, later)), "action_order") == 1  # "After that" opens the turn
+
+
 # ----------------------------------------------------------------------- values from nowhere
 
 
@@ -264,6 +279,39 @@ def test_a_single_candidate_is_no_pick() -> None:
         count(audit(trajectory(turn(0, "What is the balance of my account?", steps))), "unresolved_picks")
         == 0
     )
+
+
+# ---------------------------------------------------- credentials and amounts not asked for
+
+
+def test_foreign_credentials_fire_on_a_login_as_someone_looked_up() -> None:
+    steps: list[list[Call]] = [
+        [("lookup_user_id", {"name": "Marcus Lee"}, {"user_id": "USR102"}, False)],
+        [("messaging_login", {"user_id": "USR102", "password": "harbor-88"}, {"ok": True}, True)],
+        [("add_messaging_contact", {"user_id": "USR102"}, {"added": True}, True)],
+    ]
+    foreign = audit(
+        trajectory(turn(0, "Add Marcus Lee to my contacts. I'm USR106 (password harbor-88).", steps))
+    )
+    assert count(foreign, "foreign_credentials") == 1
+    mine: list[list[Call]] = [
+        [("messaging_login", {"user_id": "USR106", "password": "harbor-88"}, {"ok": True}, True)],
+        [("lookup_user_id", {"name": "Marcus Lee"}, {"user_id": "USR102"}, False)],
+        [("add_messaging_contact", {"user_id": "USR102"}, {"added": True}, True)],
+    ]
+    own = audit(trajectory(turn(0, "Add Marcus Lee to my contacts. I'm USR106 (password harbor-88).", mine)))
+    assert count(own, "foreign_credentials") == 0
+
+
+def test_unasked_amount_fires_when_the_user_never_said_how_much() -> None:
+    steps: list[list[Call]] = [
+        [("get_trading_account", {}, {"account_id": "BRK1", "cash": 8200.5}, False)],
+        [("withdraw_trading_funds", {"amount": 8200.5}, {"withdrawn": 8200.5}, True)],
+    ]
+    vague = audit(trajectory(turn(0, "Withdraw cash from my brokerage account.", steps)))
+    everything = audit(trajectory(turn(0, "Withdraw all the cash from my brokerage account.", steps)))
+    assert count(vague, "unasked_amounts") == 1
+    assert count(everything, "unasked_amounts") == 0
 
 
 # ------------------------------------------------------------------------------- summaries
