@@ -653,10 +653,12 @@ def _nowhere(check: Check, view: _TurnView, specs: dict[str, ToolSpec]) -> None:
 
 # ---------------------------------------------------------------------------- 6. unresolved picks
 
+# "the third card listed", "my latest order", "the cheapest flight": a position or a rank that singles out
+# one candidate ("newest first" describes a sort order and does not).
 _POSITION_WORDS = re.compile(
-    r"\b(?:first|last|latest|newest|oldest|earliest|most recent|cheapest|highest|lowest|largest|smallest|"
-    r"biggest|top|only|primary|default|main|best|next|second|third|fourth|fifth|sixth|seventh|eighth|"
-    r"ninth|tenth|\d+(?:st|nd|rd|th))\b",
+    r"\b(?:the|my|your|our|its|their)\s+(?:very\s+)?(?:first|last|latest|newest|oldest|earliest|most recent|"
+    r"cheapest|highest|lowest|largest|smallest|biggest|top|only|primary|default|main|best|next|second|"
+    r"third|fourth|fifth|sixth|seventh|eighth|ninth|tenth|\d+(?:st|nd|rd|th)|\w+est)\b",
     re.IGNORECASE,
 )
 _ELEMENT = re.compile(r"^(.*)\[(\d+)\](.*)$")

@@ -264,9 +264,13 @@ def test_unresolved_pick_fires_when_nothing_singles_the_candidate_out() -> None:
     ]
     arbitrary = audit(trajectory(turn(0, "What is the balance of my account?", steps)))
     named = audit(trajectory(turn(0, "What is the balance of my savings account?", steps)))
+    placed = audit(trajectory(turn(0, "What is the balance of the second account listed?", steps)))
+    sorted_only = audit(trajectory(turn(0, "List my accounts, newest first: what is the balance?", steps)))
     assert count(arbitrary, "unresolved_picks") == 1
     assert "2 candidates" in str(arbitrary.check("unresolved_picks").examples[0]["text"])
     assert count(named, "unresolved_picks") == 0
+    assert count(placed, "unresolved_picks") == 0
+    assert count(sorted_only, "unresolved_picks") == 1  # a sort order singles nothing out
 
 
 def test_a_single_candidate_is_no_pick() -> None:
