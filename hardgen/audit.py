@@ -146,7 +146,7 @@ class Audit:
             f"contradictions {share['action_order']}, values from nowhere {share['values_from_nowhere']}, "
             f"unresolved picks {share['unresolved_picks']} of turns\n"
             f"       field-dump summaries {share['field_dump_summaries']}; calls per trajectory "
-            f"{cpt.get('mean')} (3+: {share['calls_3plus']}, at the cap: {share['calls_at_cap']}; "
+            f"{_num(cpt.get('mean')):.2f} (3+: {share['calls_3plus']}, at the cap: {share['calls_at_cap']}; "
             f"paper: {PAPER_MEAN_CALLS}, {100 * PAPER_SHARE_3PLUS:.1f}%)"
         )
 
@@ -355,7 +355,11 @@ _GHOST = re.compile(
     r"|\bjudged (?:wrong|incorrect)\b|\bi (?:was|got it) wrong\b|\bmy (?:mistake|error)\b"
     r"|\bcorrected calls?\b|\btry again\b|\bnew execution plan\b|\badjust my approach\b"
     r"|\brevis(?:e|ed|ing) (?:my|the) (?:reasoning|answer|plan|approach|calls?)\b"
-    r"|\bi (?:previously|earlier|before) (?:called|tried|made|used)\b",
+    r"|\bi (?:previously|earlier|before) (?:called|tried|made|used)\b"
+    r"|\b(?:earlier|previously|last time),? i (?:called|tried|made|used|passed)\b"
+    r"|\bi (?:mistakenly|incorrectly|wrongly) (?:called|used|passed|chose|picked|made)\b"
+    r"|\b(?:based on|according to|following|per) (?:the|your|this) (?:feedback|review|hint|correction)\b"
+    r"|\bthe hint (?:says?|suggests?|tells?|points?)",
     re.IGNORECASE,
 )
 

@@ -132,6 +132,8 @@ def test_bridging_counts_a_value_from_an_earlier_turn() -> None:
         "The feedback tells me the airport comes first.",
         "The verifier said the order is wrong, so I call the lookup now.",
         "My earlier answer skipped the login; this time I log in first.",
+        "Based on the feedback, the zip code has to be looked up first.",
+        "Earlier I called the airport lookup with a city; I mistakenly used the name.",
     ],
 )
 def test_ghost_reasoning_fires_on_talk_of_unseen_attempts(cot: str) -> None:

@@ -38,7 +38,7 @@ def _print_audit(result: Any, show: int) -> None:
     cpt = result.calls_per_trajectory
     table = Table(
         title=f"audit of run {result.run_id}: {result.trajectories} trajectories, {result.turns} turns, "
-        f"{result.steps} steps; calls per trajectory mean {cpt['mean']} (paper: 3.21)"
+        f"{result.steps} steps; calls per trajectory mean {float(cpt['mean']):.2f} (paper: 3.21)"
     )
     for column in ("check", "count", "of", "share", "reference"):
         table.add_column(column, justify="right" if column in ("count", "share") else "left")
