@@ -674,16 +674,15 @@ def unresolved_picks(view: _TurnView, context: Sequence[Trace]) -> list[tuple[st
     said = view.user_text()
     if _POSITION_WORDS.search(view.query):
         return []
-    outputs = _outputs_by_call(view.trace, context)
+    outputs = [o.output if o.ok else None for o in view.trace.observations]  # by call index
     found = []
     for iv in intermediate_values(view.trace, context=context):
         if text_contains(said, iv.value):
             continue
-        output = (
-            outputs.get((iv.source_call, iv.source_tool, iv.source_path)) if not iv.from_context else None
-        )
-        if output is None and iv.from_context:
+        if iv.from_context:
             output = _context_output(context, iv.source_tool, iv.source_path, iv.value)
+        else:
+            output = outputs[iv.source_call] if 0 <= iv.source_call < len(outputs) else None
         if output is None:
             continue
         candidates = _candidates(output, iv.source_path)
@@ -693,15 +692,6 @@ def unresolved_picks(view: _TurnView, context: Sequence[Trace]) -> list[tuple[st
         if len(others) == 0 or _singled_out(said, chosen, others):
             continue
         found.append((f"{iv.tool}.{iv.parameter}", iv.value, len(others) + 1))
-    return found
-
-
-def _outputs_by_call(trace: Trace, context: Sequence[Trace]) -> dict[tuple[int, str, str], JsonValue]:
-    found: dict[tuple[int, str, str], JsonValue] = {}
-    for index, obs in enumerate(trace.observations):
-        if obs.ok:
-            for path in output_values(obs.output):
-                found[(index, obs.call.name, path)] = obs.output
     return found
 
 
