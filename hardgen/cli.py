@@ -20,7 +20,7 @@ app = typer.Typer(
 )
 
 # One module per area; each defines ``register(app)``. Heavy imports stay inside the command bodies.
-COMMAND_MODULES = ("tools", "graph", "run", "data", "serve", "backends")
+COMMAND_MODULES = ("tools", "graph", "run", "data", "serve", "backends", "audit")
 
 
 def _register() -> None:

@@ -21,6 +21,7 @@ import math
 import re
 import unicodedata
 from collections.abc import Iterable, Sequence
+from functools import lru_cache
 
 from pydantic import JsonValue
 
@@ -30,6 +31,7 @@ _INDEX = re.compile(r"\[\d+\]")
 _NUMBER_TEXT = re.compile(r"(?<![\d.])(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?(?!\d)")
 _NUMERIC_STRING = re.compile(r"^[+-]?(?:\d+(?:\.\d*)?|\.\d+)$")
 _SPACES = re.compile(r"\s+")
+_WORD_CHARS = frozenset("0123456789abcdefghijklmnopqrstuvwxyz")
 _NUMBER_WORDS = {
     "zero": 0, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8,
     "nine": 9, "ten": 10, "eleven": 11, "twelve": 12, "a dozen": 12, "a pair": 2, "a couple": 2, "single": 1,
@@ -145,6 +147,7 @@ def _leaf_equal(a: JsonValue, b: JsonValue) -> bool:
     return values_match(a, b) or (is_trivial(a) and is_trivial(b) and a == b and type(a) is type(b))
 
 
+@lru_cache(maxsize=8192)
 def _norm_text(text: str) -> str:
     return _SPACES.sub(" ", unicodedata.normalize("NFKC", text)).strip().casefold()
 
@@ -193,9 +196,18 @@ def text_contains(text: str, value: JsonValue) -> bool:
 
 
 def _word_in(haystack: str, needle: str) -> bool:
-    left = r"(?<![0-9a-z])" if needle[0].isalnum() else ""
-    right = r"(?![0-9a-z])" if needle[-1].isalnum() else ""
-    return re.search(left + re.escape(needle) + right, haystack) is not None
+    # A plain find and a look at the neighbours: as fast as a substring test, and no regex to compile for
+    # every value (the audit and the guards call this for every value against every text).
+    check_left, check_right = needle[0].isalnum(), needle[-1].isalnum()
+    start = haystack.find(needle)
+    while start >= 0:
+        end = start + len(needle)
+        if not (check_left and start > 0 and haystack[start - 1] in _WORD_CHARS) and not (
+            check_right and end < len(haystack) and haystack[end] in _WORD_CHARS
+        ):
+            return True
+        start = haystack.find(needle, start + 1)
+    return False
 
 
 def _number_in(folded: str, number: float) -> bool:

@@ -3,7 +3,8 @@
 The plots are matplotlib PNGs embedded as data URIs (the page needs no network and no other file):
 calls per trajectory, API domains, single- vs multi-turn, correct-at-k (the paper's Figures 3 and 5)
 and the per-stage funnel. Below them the trajectories can be browsed and filtered: query, CoT, calls,
-observations, every attempt with its verdict and the Verifier's feedback, and the summary.
+observations, every attempt with its verdict and the Verifier's feedback, and the summary. The "Data
+audit" section holds the table of ``hardgen audit`` (:mod:`hardgen.audit`).
 
 Everything shown comes from model outputs, so the template escapes it (jinja2 autoescape).
 """
@@ -22,6 +23,7 @@ from typing import Any, Literal
 import jinja2
 from pydantic import JsonValue
 
+from hardgen.audit import Audit, audit_run, audit_trajectories
 from hardgen.calls import render_calls
 from hardgen.export.common import RESULTS_FILE, ExportError, observation_text
 from hardgen.schema import Trajectory
@@ -71,15 +73,20 @@ def write_report(
     """
     stats = compute_stats(run_dir)
     trajectories = _sample_trajectories(Path(run_dir), max_trajectories)
-    html = render_report(stats, trajectories)
+    html = render_report(stats, trajectories, audit=audit_run(run_dir))
     path = Path(out)
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(html, encoding="utf-8")
     return path
 
 
-def render_report(stats: dict[str, JsonValue], trajectories: list[Trajectory]) -> str:
+def render_report(
+    stats: dict[str, JsonValue], trajectories: list[Trajectory], *, audit: Audit | None = None
+) -> str:
     figures = make_figures(stats)
+    if audit is None:
+        kept = (t for t in trajectories if t.status == "kept")
+        audit = audit_trajectories(kept, run_id=str(stats["run_id"]))
     funnel = stats["funnel"]
     return (
         _environment()
@@ -92,6 +99,7 @@ def render_report(stats: dict[str, JsonValue], trajectories: list[Trajectory]) -
             trajectories=trajectories,
             shown=len(trajectories),
             stats_json=json.dumps(stats, indent=2, ensure_ascii=False),
+            audit=audit,
         )
     )
 

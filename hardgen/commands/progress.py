@@ -104,6 +104,7 @@ def print_summary(summary: Any) -> None:
     )
     for reason, n in list(summary.discard_reasons.items())[:8]:
         typer.echo(f"  discarded {n:>5}  {reason}")
+    print_audit_headline(summary.run_dir)
     if summary.errors:
         typer.echo(
             f"{summary.errors} item(s) raised errors (see {summary.run_dir / 'errors.log'}); "
@@ -111,3 +112,11 @@ def print_summary(summary: Any) -> None:
             err=True,
         )
         raise typer.Exit(1)
+
+
+def print_audit_headline(run_dir: Path) -> None:
+    """One line of ``hardgen audit`` on the run's kept data, and how to see the whole table."""
+    from hardgen.audit import audit_run
+
+    result = audit_run(run_dir)
+    typer.echo(f"{result.headline()} (details: hardgen audit {run_dir})")

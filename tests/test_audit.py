@@ -1,0 +1,479 @@
+"""``hardgen audit``: every check fires on a planted bad case and stays quiet on the good one.
+
+The trajectories are small and hand-made (calls, outputs and texts written out here), so that each test
+shows exactly the problem it plants; the CLI test audits a small real offline run.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+from pydantic import JsonValue
+
+from hardgen.audit import Audit, audit_run, audit_trajectories, summary_problems, undoes
+from hardgen.report import write_report
+from hardgen.schema import (
+    AdvancedTool,
+    HardQuery,
+    JSONDict,
+    Observation,
+    Step,
+    ToolCall,
+    ToolSpec,
+    Trace,
+    TraceStep,
+    Trajectory,
+    Turn,
+)
+from tests.fixtures_trajectories import write_run
+
+# A call, its output, and whether it changed the state.
+Call = tuple[str, JSONDict, JsonValue, bool]
+CLEAN_COT = "The request needs the account first; then its balance."
+GOOD_SUMMARY = "Your savings account holds 120.50 USD."
+
+
+def spec(name: str, description: str = "", **params: JSONDict) -> ToolSpec:
+    return ToolSpec(
+        name=name,
+        description=description or f"The {name.replace('_', ' ')} tool.",
+        parameters={"type": "object", "properties": dict(params)},
+    )
+
+
+def turn(
+    index: int,
+    query: str,
+    steps: list[list[Call]],
+    *,
+    summary: str = GOOD_SUMMARY,
+    cots: list[str] | None = None,
+) -> Turn:
+    built = []
+    for i, calls in enumerate(steps):
+        tool_calls = [ToolCall(name=n, arguments=a) for n, a, _, _ in calls]
+        observations = [
+            Observation(call=c, ok=True, output=out, changed_state=changed)
+            for c, (_, _, out, changed) in zip(tool_calls, calls, strict=True)
+        ]
+        cot = cots[i] if cots is not None else CLEAN_COT
+        built.append(Step(index=i, calls=tool_calls, observations=observations, cot=cot))
+    trace = Trace(steps=[TraceStep(calls=s.calls, observations=s.observations) for s in built])
+    return Turn(
+        index=index,
+        trace=trace,
+        advanced_tool=AdvancedTool(name="do_it", description="Do it."),
+        query=HardQuery(text=query),
+        steps=built,
+        summary=summary,
+    )
+
+
+def trajectory(*turns: Turn, tools: list[ToolSpec] | None = None, item: int = 0) -> Trajectory:
+    return Trajectory(id=f"t/{item}", item=item, turns=list(turns), tools=tools or [])
+
+
+def audit(*trajectories: Trajectory, cap: int | None = None) -> Audit:
+    return audit_trajectories(trajectories, run_id="test", calls_cap=cap)
+
+
+def count(result: Audit, name: str) -> int:
+    return result.check(name).count
+
+
+ACCOUNTS: JsonValue = {
+    "accounts": [
+        {"account_id": "ACC100", "type": "checking"},
+        {"account_id": "ACC200", "type": "savings"},
+    ]
+}
+
+
+# ----------------------------------------------------------------------------------- bridging
+
+
+def test_bridging_counts_a_value_carried_from_an_earlier_output() -> None:
+    steps: list[list[Call]] = [
+        [("find_traveler", {"name": "Marcus Lee"}, {"traveler_id": "TR2002"}, False)],
+        [("get_traveler_trips", {"traveler_id": "TR2002"}, {"trips": []}, False)],
+    ]
+    bridged = audit(trajectory(turn(0, "Which trips has Marcus Lee booked?", steps)))
+    stated = audit(trajectory(turn(0, "Which trips has traveller TR2002 booked?", steps)))
+    assert (count(bridged, "implicit_bridging"), bridged.check("implicit_bridging").total) == (1, 1)
+    assert count(stated, "implicit_bridging") == 0
+    assert "TR2002" in str(bridged.check("implicit_bridging").examples[0]["text"])
+
+
+def test_bridging_counts_a_value_from_an_earlier_turn() -> None:
+    first = turn(
+        0, "Find Marcus Lee.", [[("find_traveler", {"name": "Marcus Lee"}, {"id": "TR2002"}, False)]]
+    )
+    later = turn(1, "Now show his trips.", [[("get_traveler_trips", {"traveler_id": "TR2002"}, [], False)]])
+    said = turn(
+        1, "Now show the trips of TR2002.", [[("get_traveler_trips", {"traveler_id": "TR2002"}, [], False)]]
+    )
+    assert count(audit(trajectory(first, later)), "implicit_bridging") == 1
+    assert count(audit(trajectory(first, said)), "implicit_bridging") == 0
+
+
+# --------------------------------------------------------------------------- ghost reasoning
+
+
+@pytest.mark.parametrize(
+    "cot",
+    [
+        "What was wrong in my previous attempt? I called `get_zipcode` with the wrong city.",
+        "The feedback tells me the airport comes first.",
+        "The verifier said the order is wrong, so I call the lookup now.",
+        "My earlier answer skipped the login; this time I log in first.",
+        "Based on the feedback, the zip code has to be looked up first.",
+        "Earlier I called the airport lookup with a city; I mistakenly used the name.",
+    ],
+)
+def test_ghost_reasoning_fires_on_talk_of_unseen_attempts(cot: str) -> None:
+    steps: list[list[Call]] = [[("get_zipcode", {"city": "Rivermist"}, {"zipcode": "83214"}, False)]]
+    result = audit(trajectory(turn(0, "What is the zip code of Rivermist?", steps, cots=[cot])))
+    assert (count(result, "ghost_reasoning"), result.check("ghost_reasoning").total) == (1, 1)
+    assert count(result, "ghost_trajectories") == 1
+
+
+def test_ghost_reasoning_is_quiet_on_reasoning_from_the_conversation() -> None:
+    cot = (
+        "The user wants the zip code of Rivermist. The customer left feedback on an earlier booking, but "
+        "that does not matter here; `get_zipcode` takes the city directly."
+    )
+    steps: list[list[Call]] = [[("get_zipcode", {"city": "Rivermist"}, {"zipcode": "83214"}, False)]]
+    result = audit(trajectory(turn(0, "What is the zip code of Rivermist?", steps, cots=[cot])))
+    assert count(result, "ghost_reasoning") == 0 and result.check("ghost_reasoning").total == 1
+
+
+# ------------------------------------------------------------------------------ undo chains
+
+
+def test_undo_chain_fires_on_join_then_leave_of_the_same_queue() -> None:
+    query = "Join the duel queue of Starfall Arena, then leave it."
+    undo = [
+        [("game_join_queue", {"game_id": "G01", "mode": "duel"}, {"queued": True}, True)],
+        [("game_leave_queue", {}, {"left": True}, True)],
+    ]
+    keep = [
+        [("game_join_queue", {"game_id": "G01", "mode": "duel"}, {"queued": True}, True)],
+        [("game_find_match", {}, {"match_id": "M7"}, True)],
+    ]
+    assert count(audit(trajectory(turn(0, query, undo))), "undo_chains") == 1
+    assert count(audit(trajectory(turn(0, query, keep))), "undo_chains") == 0
+
+
+def test_undo_chain_needs_the_same_entity() -> None:
+    add = ("add_payee", {"name": "Ana Ruiz", "iban": "DE1234"}, {"payee_id": "P9"}, True)
+    same = ("remove_payee", {"payee_id": "P9"}, {"removed": True}, True)
+    other = ("remove_payee", {"payee_id": "P4"}, {"removed": True}, True)
+    assert count(audit(trajectory(turn(0, "q", [[add], [same]]))), "undo_chains") == 1
+    assert count(audit(trajectory(turn(0, "q", [[add], [other]]))), "undo_chains") == 0
+
+
+def test_undo_pairs_by_tool_names() -> None:
+    assert undoes("lock_doors", "unlock_doors")
+    assert undoes("add_to_cart", "remove_from_cart")
+    assert undoes("follow_user", "unfollow_user")
+    assert undoes("unlock_doors", "lock_doors")  # either way round
+    assert not undoes("bank_login", "bank_logout")  # a session, not an undo
+    assert not undoes("add_to_cart", "remove_coupon")  # different things
+
+
+# ----------------------------------------------------------------------------- action order
+
+
+def test_action_order_fires_when_the_query_asks_in_reverse() -> None:
+    steps: list[list[Call]] = [
+        [("start_engine", {}, {"engine": "running"}, True)],
+        [("lock_doors", {}, {"locked": True}, True)],
+    ]
+    reverse = audit(trajectory(turn(0, "Please lock the doors and start the engine.", steps)))
+    in_order = audit(trajectory(turn(0, "Please start the engine and lock the doors.", steps)))
+    explicit = audit(trajectory(turn(0, "Lock the doors after you start the engine.", steps)))
+    assert count(reverse, "action_order") == 1
+    assert count(in_order, "action_order") == 0
+    assert count(explicit, "action_order") == 0
+
+
+def test_action_order_ignores_lookups() -> None:
+    steps: list[list[Call]] = [
+        [("get_balance", {}, {"balance": 12}, False)],
+        [("lock_doors", {}, {"locked": True}, True)],
+    ]
+    assert (
+        count(audit(trajectory(turn(0, "Lock the doors and get the balance.", steps))), "action_order") == 0
+    )
+
+
+def test_action_order_judges_steps_not_calls_of_one_parallel_step() -> None:
+    parallel: list[list[Call]] = [
+        [("start_engine", {}, {"engine": "running"}, True), ("lock_doors", {}, {"locked": True}, True)]
+    ]
+    query = "Please lock the doors and start the engine."
+    assert count(audit(trajectory(turn(0, query, parallel))), "action_order") == 0
+    steps: list[list[Call]] = [
+        [("start_engine", {}, {"engine": "running"}, True)],
+        [("lock_doors", {}, {"locked": True}, True)],
+    ]
+    later = turn(1, "After that, please lock the doors and start the engine.", steps)
+    first = turn(0, "Hello.", [[("get_balance", {}, {"balance": 1}, False)]])
+    assert count(audit(trajectory(first, later)), "action_order") == 1  # "After that" opens the turn
+
+
+# ----------------------------------------------------------------------- values from nowhere
+
+
+def test_value_from_nowhere_fires_on_an_amount_the_user_never_gave() -> None:
+    transfer = [
+        [("transfer_funds", {"from_account": "ACC100", "to_account": "ACC200", "amount": 250}, {}, True)]
+    ]
+    vague = audit(trajectory(turn(0, "Move money from ACC100 to ACC200.", transfer)))
+    given = audit(trajectory(turn(0, "Move 250 dollars from ACC100 to ACC200.", transfer)))
+    assert count(vague, "values_from_nowhere") == 1
+    assert "250" in str(vague.check("values_from_nowhere").examples[0]["text"])
+    assert count(given, "values_from_nowhere") == 0
+
+
+def test_value_from_the_schema_or_an_earlier_output_is_not_from_nowhere() -> None:
+    tools = [
+        spec("set_headlights", mode={"type": "string", "enum": ["high_beam"]}),
+        spec("convert_currency", to_currency={"type": "string", "default": "EUR"}),
+    ]
+    steps: list[list[Call]] = [
+        [("list_bank_accounts", {}, ACCOUNTS, False), ("set_headlights", {"mode": "high_beam"}, {}, True)],
+        [("get_account_balance", {"account_id": "ACC200"}, {"balance": 120.5}, False)],
+        [("convert_currency", {"amount": 120.5, "to_currency": "EUR"}, {"amount": 111.0}, False)],
+    ]
+    result = audit(trajectory(turn(0, "Lights on, and what is my savings balance?", steps), tools=tools))
+    assert count(result, "values_from_nowhere") == 0
+
+
+# ------------------------------------------------------------------------ unresolved picks
+
+
+def test_unresolved_pick_fires_when_nothing_singles_the_candidate_out() -> None:
+    steps: list[list[Call]] = [
+        [("list_bank_accounts", {}, ACCOUNTS, False)],
+        [("get_account_balance", {"account_id": "ACC200"}, {"balance": 120.5}, False)],
+    ]
+    arbitrary = audit(trajectory(turn(0, "What is the balance of my account?", steps)))
+    named = audit(trajectory(turn(0, "What is the balance of my savings account?", steps)))
+    placed = audit(trajectory(turn(0, "What is the balance of the second account listed?", steps)))
+    sorted_only = audit(trajectory(turn(0, "List my accounts, newest first: what is the balance?", steps)))
+    assert count(arbitrary, "unresolved_picks") == 1
+    assert "2 candidates" in str(arbitrary.check("unresolved_picks").examples[0]["text"])
+    assert count(named, "unresolved_picks") == 0
+    assert count(placed, "unresolved_picks") == 0
+    assert count(sorted_only, "unresolved_picks") == 1  # a sort order singles nothing out
+
+
+def test_a_single_candidate_is_no_pick() -> None:
+    one: JsonValue = {"accounts": [{"account_id": "ACC200", "type": "savings"}]}
+    steps: list[list[Call]] = [
+        [("list_bank_accounts", {}, one, False)],
+        [("get_account_balance", {"account_id": "ACC200"}, {"balance": 120.5}, False)],
+    ]
+    assert (
+        count(audit(trajectory(turn(0, "What is the balance of my account?", steps))), "unresolved_picks")
+        == 0
+    )
+
+
+# ---------------------------------------------------- credentials and amounts not asked for
+
+
+def test_foreign_credentials_fire_on_a_login_as_someone_looked_up() -> None:
+    steps: list[list[Call]] = [
+        [("lookup_user_id", {"name": "Marcus Lee"}, {"user_id": "USR102"}, False)],
+        [("messaging_login", {"user_id": "USR102", "password": "harbor-88"}, {"ok": True}, True)],
+        [("add_messaging_contact", {"user_id": "USR102"}, {"added": True}, True)],
+    ]
+    foreign = audit(
+        trajectory(turn(0, "Add Marcus Lee to my contacts. I'm USR106 (password harbor-88).", steps))
+    )
+    assert count(foreign, "foreign_credentials") == 1
+    mine: list[list[Call]] = [
+        [("messaging_login", {"user_id": "USR106", "password": "harbor-88"}, {"ok": True}, True)],
+        [("lookup_user_id", {"name": "Marcus Lee"}, {"user_id": "USR102"}, False)],
+        [("add_messaging_contact", {"user_id": "USR102"}, {"added": True}, True)],
+    ]
+    own = audit(trajectory(turn(0, "Add Marcus Lee to my contacts. I'm USR106 (password harbor-88).", mine)))
+    assert count(own, "foreign_credentials") == 0
+
+
+def test_unasked_amount_fires_when_the_user_never_said_how_much() -> None:
+    steps: list[list[Call]] = [
+        [("get_trading_account", {}, {"account_id": "BRK1", "cash": 8200.5}, False)],
+        [("withdraw_trading_funds", {"amount": 8200.5}, {"withdrawn": 8200.5}, True)],
+    ]
+    vague = audit(trajectory(turn(0, "Withdraw cash from my brokerage account.", steps)))
+    everything = audit(trajectory(turn(0, "Withdraw all the cash from my brokerage account.", steps)))
+    assert count(vague, "unasked_amounts") == 1
+    assert count(everything, "unasked_amounts") == 0
+
+
+# ------------------------------------------------------------------------------- summaries
+
+BALANCE: list[list[Call]] = [
+    [
+        (
+            "get_account_balance",
+            {"account_id": "ACC200"},
+            {"account_id": "ACC200", "balance": 120.5, "currency": "USD"},
+            False,
+        )
+    ]
+]
+
+
+@pytest.mark.parametrize(
+    ("summary", "problem"),
+    [
+        ("Done. I got the account balance: account id ACC200, balance 120.5, currency USD.", "field_dump"),
+        ("Here is the result. I got the account balance: balance 120.5.", "field_dump"),
+        ("Done. I lookuped the balance for you, it is 120.5 USD.", "ungrammatical"),
+        ("The balance is 120.5 and 2 more value(s).", "truncated"),
+        ("The balance of ACC200 is 120.5 USD, and the", "truncated"),
+    ],
+)
+def test_summary_problems_fire(summary: str, problem: str) -> None:
+    result = audit(trajectory(turn(0, "What is the balance of ACC200?", BALANCE, summary=summary)))
+    name = {"field_dump": "field_dump_summaries", "ungrammatical": "ungrammatical_summaries"}.get(
+        problem, "truncated_summaries"
+    )
+    assert count(result, name) == 1
+
+
+def test_an_answer_in_a_sentence_has_no_summary_problem() -> None:
+    summary = "Account ACC200 holds 120.50 USD."
+    obs = BALANCE[0][0]
+    observation = Observation(call=ToolCall(name=obs[0], arguments=obs[1]), ok=True, output=obs[2])
+    assert summary_problems(summary, [observation]) == []
+    result = audit(trajectory(turn(0, "What is the balance of ACC200?", BALANCE, summary=summary)))
+    for name in ("field_dump_summaries", "ungrammatical_summaries", "truncated_summaries"):
+        assert count(result, name) == 0, name
+
+
+# ------------------------------------------------------------------- calls and diversity
+
+
+def _calls(n: int) -> list[list[Call]]:
+    return [[("get_zipcode", {"city": f"City {i}"}, {"zipcode": f"{10000 + i}"}, False)] for i in range(n)]
+
+
+def test_calls_distribution_against_the_cap() -> None:
+    result = audit(
+        *(trajectory(turn(0, "q", _calls(n)), item=n) for n in (1, 3, 8, 8)),
+        cap=8,
+    )
+    assert result.calls_per_trajectory["mean"] == 5.0
+    assert (count(result, "calls_3plus"), result.check("calls_3plus").total) == (3, 4)
+    assert count(result, "calls_at_cap") == 2
+
+
+def test_query_skeletons_mask_the_values() -> None:
+    def one(item: int, city: str, query: str) -> Trajectory:
+        steps: list[list[Call]] = [[("get_zipcode", {"city": city}, {"zipcode": "83214"}, False)]]
+        return trajectory(turn(0, query, steps), item=item)
+
+    same = audit(
+        one(0, "Rivermist", "What is the zip code of Rivermist?"),
+        one(1, "Stonebrook", "What is the zip code of Stonebrook?"),
+    )
+    different = audit(
+        one(0, "Rivermist", "What is the zip code of Rivermist?"),
+        one(1, "Stonebrook", "I am moving to Stonebrook: which postal code will I have?"),
+    )
+    assert (count(same, "query_skeletons"), same.check("query_skeletons").total) == (1, 2)
+    assert count(different, "query_skeletons") == 2
+    assert different.check("distinct_2").share > same.check("distinct_2").share
+    assert different.check("distinct_3").share > same.check("distinct_3").share
+
+
+def test_query_copying_a_tool_description_is_counted() -> None:
+    tools = [spec("get_zipcode", "Look up the zip code of a city by its name. Cities only.")]
+    steps: list[list[Call]] = [[("get_zipcode", {"city": "Rivermist"}, {"zipcode": "83214"}, False)]]
+    copied = audit(
+        trajectory(
+            turn(0, "Please look up the zip code of a city by its name: Rivermist.", steps), tools=tools
+        )
+    )
+    own = audit(trajectory(turn(0, "What is Rivermist's zip code?", steps), tools=tools))
+    assert count(copied, "query_copies_description") == 1
+    assert count(own, "query_copies_description") == 0
+
+
+# --------------------------------------------------------------------------------------- CLI
+
+
+def test_cli_audit_json_on_a_real_offline_run(tmp_path: Path) -> None:
+    config = {
+        "run": {"seed": 5, "trajectories": 12, "concurrency": 4},
+        "environment": {"suites": ["travel", "banking", "vehicle"], "suites_per_item": 2},
+        "sampling": {"calls_per_trace": {"min": 2, "max": 3}, "max_calls_per_trajectory": 6},
+        "agents": {"reasoner": {"impl": "offline", "options": {"error_rate": 0.5}}},
+    }
+    cfg = tmp_path / "cfg.yaml"
+    cfg.write_text(yaml.safe_dump(config))
+    run_dir = tmp_path / "run"
+    ran = _hardgen("run", str(cfg), "--run-dir", str(run_dir), "-q")
+    assert ran.returncode == 0, ran.stderr
+    assert "audit: implicit bridging" in ran.stdout  # the run's closing headline
+
+    done = _hardgen("audit", str(run_dir), "--json")
+    assert done.returncode == 0, done.stderr
+    data = json.loads(done.stdout)
+    checks = data["checks"]
+    expected = {
+        "implicit_bridging", "ghost_reasoning", "undo_chains", "action_order", "values_from_nowhere",
+        "unresolved_picks", "field_dump_summaries", "calls_3plus", "calls_at_cap", "query_skeletons",
+        "distinct_2", "distinct_3",
+    }  # fmt: skip
+    assert expected <= set(checks)
+    assert data["trajectories"] > 0
+    assert checks["ghost_reasoning"]["total"] == data["steps"]
+    assert checks["implicit_bridging"]["total"] == data["turns"]
+    assert checks["calls_3plus"]["total"] == data["trajectories"]
+    assert checks["calls_at_cap"]["label"].endswith("cap of 6 calls")
+    for check in checks.values():
+        assert 0 <= check["count"] <= max(check["total"], 1)
+        if check["good"] == "low" and check["count"] and check["unit"] != "trajectories":
+            assert check["examples"], check["label"]
+    # error_rate 0.5: some steps were fixed at a later attempt, and their exported CoT says so
+    assert checks["ghost_reasoning"]["count"] > 0
+    assert checks["field_dump_summaries"]["count"] > 0
+
+    table = _hardgen("audit", str(run_dir))
+    assert table.returncode == 0 and "implicit bridging" in table.stdout
+
+
+def test_cli_audit_of_a_folder_that_is_no_run(tmp_path: Path) -> None:
+    done = _hardgen("audit", str(tmp_path))
+    assert done.returncode == 2
+    assert "not a run directory" in done.stderr and "Traceback" not in done.stderr
+
+
+def _hardgen(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "hardgen.cli", *args], capture_output=True, text=True, timeout=300, check=False
+    )
+
+
+def test_report_page_shows_the_audit_table(tmp_path: Path) -> None:
+    run = write_run(tmp_path / "run")
+    expected = audit_run(run)
+    html = write_report(run, tmp_path / "report.html").read_text(encoding="utf-8")
+    assert '<section id="audit">' in html
+    for check in expected.checks:
+        row = re.search(rf'<tr id="audit-{check.name}">(.*?)</tr>', html)
+        assert row is not None, check.name
+        cells = re.findall(r"<td>(.*?)</td>", row.group(1))
+        assert cells[1:3] == [str(check.count), f"{check.total} {check.unit}"], check.name
