@@ -16,11 +16,10 @@ import pyarrow.parquet as pq
 import pytest
 from typer.testing import CliRunner
 
-from hardgen.calls import render_response
+from hardgen.calls import CallStyle, render_response
 from hardgen.cli import app
 from hardgen.export import ExportError, detect_format, export_run
-from hardgen.export.common import PARALLEL_OBSERVATION_SEPARATOR, observation_text, tool_dicts
-from hardgen.export.verl import system_prompt
+from hardgen.export.common import PARALLEL_OBSERVATION_SEPARATOR, observation_text, system_prompt, tool_dicts
 from hardgen.reward import compute_score
 from hardgen.schema import ToolCall, ToolSpec, Trajectory
 from hardgen.store import ResultStore
@@ -159,8 +158,11 @@ def test_openai_messages_match_trajectories(run_dir: Path, kept: list[Trajectory
 # --------------------------------------------------------------------------------------------- verl
 
 
-def test_verl_one_row_per_assistant_response(run_dir: Path, kept: list[Trajectory], tmp_path: Path) -> None:
-    result = export_run(run_dir, "verl", tmp_path / "rl.parquet")
+@pytest.mark.parametrize("style", ["hermes", "python"])
+def test_verl_one_row_per_assistant_response(
+    run_dir: Path, kept: list[Trajectory], tmp_path: Path, style: CallStyle
+) -> None:
+    result = export_run(run_dir, "verl", tmp_path / "rl.parquet", call_format=style)
     table = pq.read_table(result.files[0])
     assert table.column_names == ["data_source", "prompt", "ability", "reward_model", "extra_info", "tools"]
     rows = table.to_pylist()
@@ -189,27 +191,27 @@ def test_verl_one_row_per_assistant_response(run_dir: Path, kept: list[Trajector
                 assert row["reward_model"]["style"] == "rule"
                 truth = json.loads(row["reward_model"]["ground_truth"])
                 prompt = row["prompt"]
-                assert prompt[0] == {"role": "system", "content": system_prompt(t.tools)}
+                assert prompt[0] == {"role": "system", "content": system_prompt(t.tools, style)}
+                assert row["extra_info"]["call_format"] == style
                 assert prompt[-1]["role"] in ("user", "tool")
                 assert [m["content"] for m in prompt if m["role"] == "user"][-1] == turn.query.text
                 if step is None:
                     assert truth == [] and row["extra_info"]["kind"] == "answer"
-                    answer = render_response("The request is complete.", [], turn.summary)
+                    answer = render_response("The request is complete.", [], turn.summary, style=style)
+                    # The summary as the SFT data and later prompts show it earns the reward too.
+                    assert compute_score("hardgen", turn.summary, "[]", row["extra_info"]) == 1.0
                 else:
                     assert truth == _args(step.calls) and row["extra_info"]["kind"] == "call"
-                    answer = render_response(step.cot, step.calls)
+                    answer = render_response(step.cot, step.calls, style=style)
                     shown = t_rows[i + 1]["prompt"][len(prompt) :]
                     assert shown[0] == {"role": "assistant", "content": answer}
                     assert [m["content"] for m in shown[1 : 1 + len(step.calls)]] == [
                         observation_text(o) for o in step.observations
                     ]
-                # The reference answer of every row earns the reward.
-                assert (
-                    compute_score(
-                        row["data_source"], answer, row["reward_model"]["ground_truth"], row["extra_info"]
-                    )
-                    == 1.0
-                )
+                # The reference answer of every row earns the reward, also from a prompt that opened <think>.
+                for given in (answer, answer.removeprefix("<think>")):
+                    truth_text = row["reward_model"]["ground_truth"]
+                    assert compute_score(row["data_source"], given, truth_text, row["extra_info"]) == 1.0
                 assert json.loads(row["tools"]) == json.loads(row["extra_info"]["tools"])
                 i += 1
         assert i == len(t_rows)

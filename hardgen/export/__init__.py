@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal, get_args
 
+from hardgen.calls import CALL_STYLES
 from hardgen.export.common import (
     META_KEY,
     ExportError,
@@ -67,6 +68,7 @@ def export_run(
     name: str | None = None,
     push_to_hub: str | None = None,
     private: bool = True,
+    call_format: str | None = None,
 ) -> ExportResult:
     """Export the kept trajectories of a run directory.
 
@@ -77,6 +79,8 @@ def export_run(
         name: The dataset name (LLaMA-Factory entry, file stem); default ``hardgen_<run id>``.
         push_to_hub: ``hf`` only: also push the dataset to this Hub repository.
         private: Whether a pushed dataset is private.
+        call_format: ``hermes`` or ``python`` (see :data:`hardgen.calls.CallStyle`); default: the run
+            config's ``export.call_format`` (``hermes`` unless set).
 
     Raises:
         ExportError: for an unknown format, a folder that is not a run directory, a bad output path.
@@ -85,7 +89,11 @@ def export_run(
         raise ExportError(f"unknown format {fmt!r}; choose one of {', '.join(FORMATS)}")
     if push_to_hub and fmt != "hf":
         raise ExportError("--push-to-hub works with --format hf only")
+    if call_format is not None and call_format not in CALL_STYLES:
+        raise ExportError(f"unknown call format {call_format!r}; choose one of {', '.join(CALL_STYLES)}")
     source = RunSource.open(run_dir)
+    if call_format is not None:
+        source.call_format = "python" if call_format == "python" else "hermes"
     stem = name or dataset_name(source.run_id)
     target = Path(out)
     start = time.perf_counter()
