@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import re
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import pyarrow.parquet as pq
 import pytest
@@ -284,6 +284,63 @@ def test_hf_dataset_matches_openai_messages(run_dir: Path, kept: list[Trajectory
         assert json.loads(row["hardgen"])["final_state_hash"] == t.final_state_hash
 
 
+class FakeHub:
+    """huggingface_hub.HfApi at its boundary: records the repository and the commit instead of uploading."""
+
+    calls: ClassVar[list[tuple[str, dict[str, Any]]]] = []
+
+    def __init__(self, token: str | None = None) -> None:
+        self.calls.append(("init", {"token": token}))
+
+    def create_repo(self, repo_id: str, **kwargs: Any) -> None:
+        self.calls.append(("create_repo", {"repo_id": repo_id, **kwargs}))
+
+    def create_commit(self, **kwargs: Any) -> None:
+        self.calls.append(("create_commit", kwargs))
+
+
+@pytest.mark.parametrize("fmt", ["llamafactory", "openai", "verl", "hf"])
+def test_push_to_hub_sends_the_files_manifest_and_card(
+    run_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, fmt: str
+) -> None:
+    """No Hub can be reached here: HfApi (and datasets' own push for hf) are replaced at their boundary."""
+    FakeHub.calls = []
+    pushed: list[tuple[str, dict[str, Any]]] = []
+    monkeypatch.setenv("HF_TOKEN", "hf_test")
+    monkeypatch.setattr("huggingface_hub.HfApi", FakeHub)
+    monkeypatch.setattr(
+        datasets.Dataset,
+        "push_to_hub",
+        lambda self, repo, **kw: pushed.append((repo, {"rows": len(self), **kw})),
+    )
+    out = {"llamafactory": "lf", "openai": "o.jsonl", "verl": "v.parquet", "hf": "hf"}[fmt]
+    result = export_run(run_dir, fmt, tmp_path / out, push_to_hub="someone/data", private=False)
+    kinds = [c[0] for c in FakeHub.calls]
+    assert kinds == ["init", "create_repo", "create_commit"]
+    assert FakeHub.calls[0][1]["token"] == "hf_test"
+    assert FakeHub.calls[1][1] == {
+        "repo_id": "someone/data",
+        "repo_type": "dataset",
+        "private": False,
+        "exist_ok": True,
+    }
+    ops = {op.path_in_repo: op for op in FakeHub.calls[2][1]["operations"]}
+    card = ops.pop("README.md").path_or_fileobj.decode("utf-8")
+    assert result.manifest.name in ops
+    if fmt == "hf":
+        assert pushed == [("someone/data", {"rows": 3, "private": False, "token": "hf_test"})]
+    else:
+        assert set(ops) == {f.name for f in result.files if f.name != "dataset_info.json"} | {
+            result.manifest.name
+        }
+        assert "configs:" in card and "path: '*." in card
+    assert f"format: `{fmt}` ({result.records} records from 3 trajectories)" in card
+    assert "call format: `hermes`" in card
+    assert f"config hash: `{RUN_ID.removeprefix('run-')}`" in card
+    assert "- reasoner: offline" in card and "license: apache-2.0" in card
+    assert "3 trajectories kept" in card
+
+
 def test_hf_push_needs_a_token(run_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("HF_TOKEN", raising=False)
     monkeypatch.setenv("HF_HOME", str(tmp_path / "hf-home"))
@@ -302,8 +359,9 @@ def test_errors_are_clear(run_dir: Path, tmp_path: Path) -> None:
     with pytest.raises(ExportError, match="not a run directory"):
         export_run(tmp_path / "nothing", "openai", tmp_path / "x.jsonl")
     assert not (tmp_path / "nothing" / "results.sqlite").exists(), "a typo must not create a run"
-    with pytest.raises(ExportError, match="--format hf only"):
-        export_run(run_dir, "openai", tmp_path / "x.jsonl", push_to_hub="a/b")
+    with pytest.raises(ExportError, match="unknown call format 'xml'"):
+        export_run(run_dir, "openai", tmp_path / "x.jsonl", call_format="xml")
+    assert not (tmp_path / "x.jsonl").exists()
 
 
 def test_empty_run_exports_empty_files(tmp_path: Path) -> None:

@@ -31,6 +31,8 @@ from hardgen.export.common import (
     RunSource,
     dataset_name,
 )
+from hardgen.export.hub import hub_token
+from hardgen.export.manifest import write_manifest
 
 __all__ = [
     "FORMATS",
@@ -58,6 +60,7 @@ class ExportResult:
     trajectories: int
     records: int
     seconds: float
+    manifest: Path
 
 
 def export_run(
@@ -77,23 +80,23 @@ def export_run(
         fmt: One of :data:`FORMATS`.
         out: The output file or folder (see each format for which one it takes).
         name: The dataset name (LLaMA-Factory entry, file stem); default ``hardgen_<run id>``.
-        push_to_hub: ``hf`` only: also push the dataset to this Hub repository.
+        push_to_hub: Also push the export, its manifest and a dataset card to this Hub dataset repository.
         private: Whether a pushed dataset is private.
         call_format: ``hermes`` or ``python`` (see :data:`hardgen.calls.CallStyle`); default: the run
             config's ``export.call_format`` (``hermes`` unless set).
 
     Raises:
-        ExportError: for an unknown format, a folder that is not a run directory, a bad output path.
+        ExportError: for an unknown format, a folder that is not a run directory, a bad output path, a
+            push without a Hub token (checked before anything is written).
     """
     if fmt not in FORMATS:
         raise ExportError(f"unknown format {fmt!r}; choose one of {', '.join(FORMATS)}")
-    if push_to_hub and fmt != "hf":
-        raise ExportError("--push-to-hub works with --format hf only")
     if call_format is not None and call_format not in CALL_STYLES:
         raise ExportError(f"unknown call format {call_format!r}; choose one of {', '.join(CALL_STYLES)}")
     source = RunSource.open(run_dir)
     if call_format is not None:
         source.call_format = "python" if call_format == "python" else "hermes"
+    token = hub_token() if push_to_hub else None  # before writing anything: a missing token is bad input
     stem = name or dataset_name(source.run_id)
     target = Path(out)
     start = time.perf_counter()
@@ -101,21 +104,78 @@ def export_run(
         from hardgen.export import llamafactory
 
         files, records = llamafactory.write(source, target, stem)
+        data_files = files[:1]  # dataset_info.json is shared with other datasets
     elif fmt == "openai":
         from hardgen.export import openai_chat
 
         files, records = openai_chat.write(source, target, stem)
+        data_files = files
     elif fmt == "verl":
         from hardgen.export import verl
 
         files, records = verl.write(source, target, stem)
+        data_files = files
     else:
         from hardgen.export import hf
 
-        files, records = hf.write(source, target, stem, push_to_hub=push_to_hub, private=private)
+        files, records = hf.write(source, target, stem)
+        data_files = files
+    manifest = write_manifest(
+        files[0],
+        fmt=fmt,
+        files=data_files,
+        trajectories=source.count,
+        records=records,
+        call_format=source.call_format,
+        run_id=source.run_id,
+        config_hash=source.run_id.removeprefix("run-"),
+    )
     seconds = time.perf_counter() - start
     log.info("exported %d trajectories as %d %s records in %.2f s", source.count, records, fmt, seconds)
-    return ExportResult(format=fmt, files=files, trajectories=source.count, records=records, seconds=seconds)
+    result = ExportResult(
+        format=fmt,
+        files=files,
+        trajectories=source.count,
+        records=records,
+        seconds=seconds,
+        manifest=manifest,
+    )
+    if push_to_hub and token:
+        _push(source, result, push_to_hub, private=private, token=token)
+    return result
+
+
+def _push(source: RunSource, result: ExportResult, repo_id: str, *, private: bool, token: str) -> None:
+    """Push the exported files, their manifest and a dataset card to a Hub dataset repository."""
+    from hardgen.export import hub
+
+    data = result.files[0]
+    base = data if data.is_dir() else data.parent
+    # LLaMA-Factory's dataset_info.json may list other datasets of the folder: it stays local.
+    files = [f for f in result.files if f.name != "dataset_info.json"]
+    names = [f.relative_to(base).as_posix() if f != base else f.name for f in files]
+    try:
+        from hardgen.stats import compute_stats
+
+        audit = compute_stats(source.run_dir)
+    except Exception:  # the card's audit line is a courtesy; the push must not fail for it
+        log.warning("no statistics for the dataset card", exc_info=True)
+        audit = None
+    card = hub.dataset_card(
+        source,
+        fmt=result.format,
+        trajectories=result.trajectories,
+        records=result.records,
+        files=names,
+        audit=audit,
+    )
+    if result.format == "hf":
+        from hardgen.export import hf
+
+        hf.push(data, repo_id, private=private, token=token)
+        hub.push_files(repo_id, base, [result.manifest], card, private=private, token=token)
+    else:
+        hub.push_files(repo_id, base, [*files, result.manifest], card, private=private, token=token)
 
 
 def detect_format(path: str | Path) -> str:

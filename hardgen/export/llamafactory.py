@@ -59,6 +59,7 @@ from hardgen.export.common import (
     system_prompt,
     tool_dicts,
 )
+from hardgen.export.manifest import atomic_file, write_text_atomic
 from hardgen.schema import Trajectory
 
 ROLE_USER, ROLE_ASSISTANT = "user", "assistant"
@@ -135,9 +136,8 @@ def write(source: RunSource, out: Path, name: str) -> tuple[list[Path], int]:
         The files written and the number of records.
     """
     data_path, info_path = output_paths(out, name)
-    data_path.parent.mkdir(parents=True, exist_ok=True)
     count = 0
-    with data_path.open("w", encoding="utf-8") as fh:
+    with atomic_file(data_path) as temp, temp.open("w", encoding="utf-8") as fh:
         for trajectory in source.trajectories():
             fh.write(json.dumps(record(trajectory, source), ensure_ascii=False))
             fh.write("\n")
@@ -152,7 +152,7 @@ def write(source: RunSource, out: Path, name: str) -> tuple[list[Path], int]:
             raise ExportError(f"{info_path} exists but is not a JSON object; fix or remove it")
         info = loaded
     info[name] = dataset_info_entry(data_path.name, source.call_format)
-    info_path.write_text(json.dumps(info, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    write_text_atomic(info_path, json.dumps(info, indent=2, ensure_ascii=False) + "\n")
     return [data_path, info_path], count
 
 

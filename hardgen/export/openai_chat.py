@@ -41,6 +41,7 @@ from hardgen.export.common import (
     read_jsonl_records,
     responses,
 )
+from hardgen.export.manifest import atomic_file
 from hardgen.schema import Trajectory
 
 # Every message has every key in the uniform form (Arrow needs one struct type for all messages).
@@ -106,9 +107,8 @@ def output_path(out: Path, name: str) -> Path:
 
 def write(source: RunSource, out: Path, name: str) -> tuple[list[Path], int]:
     path = output_path(out, name)
-    path.parent.mkdir(parents=True, exist_ok=True)
     count = 0
-    with path.open("w", encoding="utf-8") as fh:
+    with atomic_file(path) as temp, temp.open("w", encoding="utf-8") as fh:
         for trajectory in source.trajectories():
             fh.write(json.dumps(record(trajectory, source), ensure_ascii=False))
             fh.write("\n")

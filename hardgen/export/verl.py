@@ -47,6 +47,7 @@ from hardgen.export.common import (
     responses,
     system_prompt,
 )
+from hardgen.export.manifest import atomic_file, write_text_atomic
 from hardgen.schema import Trajectory
 
 DATA_SOURCE = "hardgen"
@@ -139,11 +140,10 @@ def write(source: RunSource, out: Path, name: str) -> tuple[list[Path], int]:
     import pyarrow.parquet as pq
 
     path = output_path(out, name)
-    path.parent.mkdir(parents=True, exist_ok=True)
     schema = _schema()
     count = 0
     batch: list[dict[str, JsonValue]] = []
-    with pq.ParquetWriter(path, schema, compression="zstd") as writer:
+    with atomic_file(path) as temp, pq.ParquetWriter(temp, schema, compression="zstd") as writer:
         for trajectory in source.trajectories():
             batch.extend(rows(trajectory, source, count + len(batch)))
             if len(batch) >= BATCH_ROWS:
@@ -153,7 +153,16 @@ def write(source: RunSource, out: Path, name: str) -> tuple[list[Path], int]:
         if batch or count == 0:
             writer.write_table(pa.Table.from_pylist(batch, schema=schema))
             count += len(batch)
-    return [path], count
+    reward = path.with_name(f"{path.stem}_reward.py")
+    write_text_atomic(reward, reward_module_text())
+    return [path, reward], count
+
+
+def reward_module_text() -> str:
+    """The standard-library reward module (:mod:`hardgen.export.verl_reward`) to write beside a parquet."""
+    from importlib.resources import files
+
+    return files("hardgen.export").joinpath("verl_reward.py").read_text(encoding="utf-8")
 
 
 # ------------------------------------------------------------------------------------------ reading
