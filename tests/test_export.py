@@ -151,8 +151,9 @@ def test_openai_messages_match_trajectories(run_dir: Path, kept: list[Trajectory
         assert len(results) == sum(len(s.calls) for s in steps)
         summaries = [m["content"] for m in messages if m["role"] == "assistant" and not m.get("tool_calls")]
         assert summaries == [turn.summary for turn in t.turns]
-        assert [tool["function"]["name"] for tool in row["tools"]] == [s.name for s in t.tools]
-        assert all(tool["type"] == "function" for tool in row["tools"])
+        tools = json.loads(row["tools"])
+        assert [tool["function"]["name"] for tool in tools] == [s.name for s in t.tools]
+        assert all(tool["type"] == "function" for tool in tools)
 
 
 # --------------------------------------------------------------------------------------------- verl

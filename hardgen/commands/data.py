@@ -61,7 +61,7 @@ def register(app: typer.Typer) -> None:
 
     @app.command("verify")
     def verify(
-        file: Path = typer.Argument(..., help="An exported file (or an hf / LLaMA-Factory folder)."),
+        file: Path = typer.Argument(..., help="An exported file, or a folder of exports."),
         as_json: bool = typer.Option(False, "--json", help="Print the report as JSON."),
         show: int = typer.Option(20, "--show", help="How many mismatches to print."),
     ) -> None:
@@ -69,13 +69,21 @@ def register(app: typer.Typer) -> None:
 
         Exit code 0 when every trajectory replays exactly, 1 on any mismatch.
         """
-        from hardgen.verify import verify_file
+        from hardgen.verify import verify_path
 
         with data_errors():
-            report = verify_file(file)
+            reports = verify_path(file)
         if as_json:
-            typer.echo(json.dumps(report.to_json(), indent=2, ensure_ascii=False))
-        else:
+            docs = [r.to_json() for r in reports]
+            typer.echo(json.dumps(docs[0] if len(docs) == 1 else docs, indent=2, ensure_ascii=False))
+            if not all(r.ok for r in reports):
+                raise typer.Exit(code=1)
+            return
+        for report in reports:
+            for problem in report.integrity:
+                typer.echo(f"{report.path}: {problem}")
+            if not report.manifest:
+                typer.echo(f"{report.path}: no manifest, so completeness cannot be checked", err=True)
             for m in report.mismatches[:show]:
                 typer.echo(m.describe())
             if len(report.mismatches) > show:
@@ -86,10 +94,11 @@ def register(app: typer.Typer) -> None:
                 f"{report.path} ({report.format}): {verified} of {report.trajectories} trajectories verified "
                 f"({share:.1f}%), {report.steps} steps, {report.calls} calls re-executed, "
                 f"{len(report.mismatches)} mismatches"
+                + (", but the file is NOT the complete export (see above)" if report.integrity else "")
             )
             if not report.trajectories:
                 typer.echo("the file holds no trajectories", err=True)
-        if not report.ok:
+        if not all(r.ok for r in reports):
             raise typer.Exit(code=1)
 
     @app.command("stats")

@@ -10,9 +10,11 @@ One record per trajectory::
         {"role": "tool", "tool_call_id": "call_0_0_0", "name": "get_zipcode", "content": "<result JSON>"},
         ...
         {"role": "assistant", "content": "<summary>"}],
-     "tools": [{"type": "function", "function": {"name": ..., "description": ..., "parameters": {...}}}],
+     "tools": "[{\"type\": \"function\", \"function\": {\"name\": ..., \"parameters\": {...}}}]",
      "hardgen": "<ExportMeta JSON>"}
 
+``tools`` is a JSON string (``json.loads`` it before ``apply_chat_template(tools=...)``): the schemas of
+different tools give the same key different JSON types, which ``datasets`` 4.x cannot load as objects.
 The CoT is kept in ``reasoning_content``, the field reasoning models' chat templates (Qwen3, DeepSeek-R1)
 and servers (vLLM, SGLang) use. A parallel step is one assistant message with several tool calls, each
 answered by its own ``tool`` message.
@@ -93,10 +95,11 @@ def messages(trajectory: Trajectory, *, uniform: bool = False) -> list[dict[str,
 
 def record(trajectory: Trajectory, source: RunSource) -> dict[str, JsonValue]:
     msgs: list[JsonValue] = list(messages(trajectory))
-    tools: list[JsonValue] = list(openai_tools(trajectory.tools))
     return {
         "messages": msgs,
-        "tools": tools,
+        # A JSON string: tool schemas differ in shape and type from tool to tool, which Arrow's JSON
+        # reader (datasets 4.x) cannot unify; LLaMA-Factory's readers take the string as it is.
+        "tools": json.dumps(openai_tools(trajectory.tools), ensure_ascii=False),
         META_KEY: export_meta(trajectory, source.options).to_json(),
     }
 
