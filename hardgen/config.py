@@ -75,10 +75,12 @@ class EnvironmentConfig(Model):
         default=2, ge=1, description="Suites composed into one trajectory's session."
     )
     max_tools_shown: int = Field(
-        default=48,
+        default=16,
         ge=1,
         description="Tools a trajectory shows the model: the ones it uses plus seeded distractors from its "
-        "suites/backends, up to this many (a catalog backend may hold thousands).",
+        "suites/backends, up to this many (a catalog backend may hold thousands). Each shown tool costs "
+        "about 100 tokens in every training example: 16 (at least 8 real distractors, as a trajectory uses "
+        "at most 8 tools by default) keeps records near 3k tokens; 48 made them 6-10k.",
     )
 
 

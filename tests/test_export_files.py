@@ -6,6 +6,7 @@ from __future__ import annotations
 import importlib.util
 import io
 import json
+import re
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -17,7 +18,7 @@ from typer.testing import CliRunner
 
 from hardgen.calls import CallStyle, render_response
 from hardgen.cli import app
-from hardgen.export import export_run
+from hardgen.export import ExportError, export_run
 from hardgen.export.manifest import manifest_path
 from hardgen.reward import compute_score
 from hardgen.schema import ToolCall
@@ -232,3 +233,71 @@ def test_the_reward_module_beside_the_parquet_scores_every_row_like_hardgen(
         assert compute_score(row["data_source"], shown, truth_text, row["extra_info"]) == 1.0
     assert compared > 100 and 0 < ones < compared
     assert manifest_path(result.files[0]).is_file()
+
+
+# ------------------------------------------------------------------------------------- token lengths
+
+CHAT_TEMPLATE = (
+    "{% if tools %}<|im_start|>system\n{% for t in tools %}{{ t | tojson }}\n{% endfor %}"
+    "<|im_end|>\n{% endif %}"
+    "{% for m in messages %}<|im_start|>{{ m.role }}\n"
+    "{% if m.reasoning_content %}<think>\n{{ m.reasoning_content }}\n</think>\n\n{% endif %}"
+    "{% if m.content %}{{ m.content }}{% endif %}"
+    "{% for tc in m.tool_calls or [] %}<tool_call>\n{{ tc.function | tojson }}\n</tool_call>{% endfor %}"
+    "<|im_end|>\n{% endfor %}"
+    "{% if add_generation_prompt %}<|im_start|>assistant\n<think>\n{% endif %}"
+)
+
+
+def _tiny_tokenizer(folder: Path, corpus: list[str]) -> Path:
+    """A word-level tokenizer with a chat template, trained on the export itself (no download)."""
+    from tokenizers import Tokenizer, models, pre_tokenizers, trainers
+    from transformers import PreTrainedTokenizerFast
+
+    tok = Tokenizer(models.WordLevel(unk_token="[UNK]"))
+    tok.pre_tokenizer = pre_tokenizers.Whitespace()
+    tok.train_from_iterator(corpus, trainers.WordLevelTrainer(special_tokens=["[UNK]", "<|im_end|>"]))
+    fast = PreTrainedTokenizerFast(tokenizer_object=tok, unk_token="[UNK]", eos_token="<|im_end|>")
+    fast.chat_template = CHAT_TEMPLATE
+    fast.save_pretrained(str(folder))
+    return folder
+
+
+def test_export_prints_lengths_and_the_settings_they_need(run_dir: Path, tmp_path: Path) -> None:
+    res = CliRunner().invoke(
+        app, ["export", str(run_dir), "--format", "llamafactory", "-o", str(tmp_path / "lf")]
+    )
+    assert res.exit_code == 0, res.output
+    assert "token lengths (estimated from the text" in res.output
+    match = re.search(r"records +p50 [\d,]+ +p95 [\d,]+ +max ([\d,]+)", res.output)
+    cutoff = re.search(r"LLaMA-Factory cutoff_len >= (\d+) keeps every record whole", res.output)
+    assert match and cutoff and int(cutoff.group(1)) >= int(match.group(1).replace(",", ""))
+    res = CliRunner().invoke(
+        app, ["export", str(run_dir), "--format", "verl", "-o", str(tmp_path / "v.parquet")]
+    )
+    assert re.search(
+        r"Verl needs data.max_prompt_length >= \d+ .* data.max_response_length >= \d+", res.output
+    )
+
+
+def test_lengths_with_the_users_tokenizer_are_exact(run_dir: Path, tmp_path: Path) -> None:
+    from transformers import AutoTokenizer
+
+    estimate = export_run(run_dir, "openai", tmp_path / "o.jsonl")
+    records = [json.loads(line) for line in (tmp_path / "o.jsonl").read_text(encoding="utf-8").splitlines()]
+    corpus = [json.dumps(r, ensure_ascii=False) for r in records]
+    folder = _tiny_tokenizer(tmp_path / "tok", corpus)
+    exact = export_run(run_dir, "openai", tmp_path / "o.jsonl", tokenizer=str(folder))
+    assert exact.lengths is not None and estimate.lengths is not None
+    assert exact.lengths.tokenizer == str(folder)
+    tok = AutoTokenizer.from_pretrained(str(folder))
+    for rec, counted in zip(records, exact.lengths.sft.values, strict=True):
+        for m in rec["messages"]:
+            for tc in m.get("tool_calls") or []:
+                tc["function"]["arguments"] = json.loads(tc["function"]["arguments"])
+        text = tok.apply_chat_template(rec["messages"], tools=json.loads(rec["tools"]), tokenize=False)
+        assert counted == len(tok(text, add_special_tokens=False)["input_ids"])
+    assert exact.lengths.sft.values != estimate.lengths.sft.values
+    with pytest.raises(ExportError, match="cannot load the tokenizer"):
+        export_run(run_dir, "openai", tmp_path / "o2.jsonl", tokenizer=str(tmp_path / "nowhere"))
+    assert not (tmp_path / "o2.jsonl").exists()

@@ -45,17 +45,37 @@ def register(app: typer.Typer) -> None:
         name: str = typer.Option(None, "--name", help="Dataset name (default: hardgen_<run id>)."),
         push_to_hub: str = typer.Option(None, "--push-to-hub", help="hf only: also push to this Hub repo."),
         public: bool = typer.Option(False, "--public", help="Make a pushed dataset public."),
+        call_format: str = typer.Option(
+            None,
+            "--call-format",
+            help="hermes (one <tool_call> JSON block per call) or python; default: config.",
+        ),
+        tokenizer: str = typer.Option(
+            None, "--tokenizer", help="Your model's tokenizer (folder or Hub name) for exact token lengths."
+        ),
     ) -> None:
         """Export the kept trajectories for SFT (LLaMA-Factory, OpenAI messages, HF) or RL (Verl)."""
         from hardgen.export import export_run
 
         with data_errors():
-            result = export_run(run_dir, fmt, out, name=name, push_to_hub=push_to_hub, private=not public)
+            result = export_run(
+                run_dir,
+                fmt,
+                out,
+                name=name,
+                push_to_hub=push_to_hub,
+                private=not public,
+                call_format=call_format,
+                tokenizer=tokenizer,
+            )
         files = ", ".join(str(f) for f in result.files)
         typer.echo(
             f"exported {result.trajectories} trajectories as {result.records} {result.format} records "
             f"in {result.seconds:.2f} s: {files}"
         )
+        if result.lengths is not None:
+            for line in result.lengths.lines(result.format):
+                typer.echo(line)
         if push_to_hub:
             typer.echo(f"pushed to the Hub as {push_to_hub}")
 

@@ -32,6 +32,7 @@ from hardgen.export.common import (
     dataset_name,
 )
 from hardgen.export.hub import hub_token
+from hardgen.export.lengths import LengthReport, make_counter, measure
 from hardgen.export.manifest import write_manifest
 
 __all__ = [
@@ -61,6 +62,7 @@ class ExportResult:
     records: int
     seconds: float
     manifest: Path
+    lengths: LengthReport | None = None
 
 
 def export_run(
@@ -72,6 +74,8 @@ def export_run(
     push_to_hub: str | None = None,
     private: bool = True,
     call_format: str | None = None,
+    tokenizer: str | None = None,
+    lengths: bool = True,
 ) -> ExportResult:
     """Export the kept trajectories of a run directory.
 
@@ -84,6 +88,8 @@ def export_run(
         private: Whether a pushed dataset is private.
         call_format: ``hermes`` or ``python`` (see :data:`hardgen.calls.CallStyle`); default: the run
             config's ``export.call_format`` (``hermes`` unless set).
+        tokenizer: A tokenizer (folder or Hub name) for exact token lengths; default: an estimate.
+        lengths: Measure the token lengths (:attr:`ExportResult.lengths`).
 
     Raises:
         ExportError: for an unknown format, a folder that is not a run directory, a bad output path, a
@@ -97,6 +103,7 @@ def export_run(
     if call_format is not None:
         source.call_format = "python" if call_format == "python" else "hermes"
     token = hub_token() if push_to_hub else None  # before writing anything: a missing token is bad input
+    counter = make_counter(tokenizer) if lengths else None  # likewise a tokenizer that cannot load
     stem = name or dataset_name(source.run_id)
     target = Path(out)
     start = time.perf_counter()
@@ -140,6 +147,8 @@ def export_run(
         seconds=seconds,
         manifest=manifest,
     )
+    if counter is not None:
+        result.lengths = measure(source, fmt, counter)
     if push_to_hub and token:
         _push(source, result, push_to_hub, private=private, token=token)
     return result
