@@ -301,3 +301,24 @@ def test_lengths_with_the_users_tokenizer_are_exact(run_dir: Path, tmp_path: Pat
     with pytest.raises(ExportError, match="cannot load the tokenizer"):
         export_run(run_dir, "openai", tmp_path / "o2.jsonl", tokenizer=str(tmp_path / "nowhere"))
     assert not (tmp_path / "o2.jsonl").exists()
+
+
+def test_llamafactory_python_style_teaches_the_python_list(run_dir: Path, tmp_path: Path) -> None:
+    result = export_run(run_dir, "llamafactory", tmp_path / "lf", call_format="python")
+    data, info_path = result.files
+    entry = next(iter(json.loads(info_path.read_text(encoding="utf-8")).values()))
+    assert entry["columns"] == {"messages": "messages"}  # no tools column: the system message has them
+    for line in data.read_text(encoding="utf-8").splitlines():
+        rec = json.loads(line)
+        assert "tools" not in rec
+        messages = rec["messages"]
+        assert messages[0]["role"] == "system" and "[tool_a(" in messages[0]["content"]
+        calls = [m for m in messages if m["role"] == "assistant" and "<tool_call>" in m["content"]]
+        assert calls and all(re.search(r"<tool_call>\n\[\w+\(", m["content"]) for m in calls)
+        assert not any(m["role"] == "function_call" for m in messages)
+        # the roles alternate as LLaMA-Factory's sharegpt reader requires
+        roles = [m["role"] for m in messages[1:]]
+        assert all(r in ("user", "observation") for r in roles[0::2])
+        assert all(r == "assistant" for r in roles[1::2])
+    report = verify_file(data)
+    assert report.ok and (report.trajectories, report.steps, report.calls) == (3, 9, 14)
