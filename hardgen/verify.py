@@ -158,18 +158,21 @@ def verify_file(path: str | Path, fmt: str | None = None) -> VerifyReport:
 
 
 def verify_path(path: str | Path) -> list[VerifyReport]:
-    """Verify an exported file, or every export in a folder (one report per data file).
+    """Verify an exported file, or every export in a folder and its subfolders (one report per export).
 
     Raises:
         ExportError: when the path is neither an export nor a folder holding one.
     """
-    from hardgen.export.manifest import MANIFEST_SUFFIX
+    from hardgen.export.manifest import FOLDER_MANIFEST, MANIFEST_SUFFIX
 
     p = Path(path)
     if not p.is_dir() or (p / "state.json").exists():
         return [verify_file(p)]
-    manifests = sorted(p.glob(f"*{MANIFEST_SUFFIX}"))
-    targets = [m.with_name(m.name.removesuffix(MANIFEST_SUFFIX)) for m in manifests]
+    # Every export in the folder and below it, found by its manifest (an hf folder holds its own).
+    targets = sorted(
+        m.parent if m.name == FOLDER_MANIFEST else m.with_name(m.name.removesuffix(MANIFEST_SUFFIX))
+        for m in p.rglob(f"*{MANIFEST_SUFFIX}")
+    )
     if not targets:
         targets = sorted(
             f for f in p.iterdir() if f.suffix in (".jsonl", ".parquet") and not f.name.startswith(".")

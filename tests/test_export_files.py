@@ -23,8 +23,9 @@ from hardgen.export.manifest import manifest_path
 from hardgen.reward import compute_score
 from hardgen.schema import ToolCall
 from hardgen.verify import verify_file, verify_path
-from tests.fixtures_trajectories import all_trajectories, write_run
+from tests.fixtures_trajectories import RUN_ID, all_trajectories, write_run
 
+RUN_NAME = f"hardgen_{RUN_ID}"
 OUTPUTS = {"llamafactory": "lf", "openai": "o.jsonl", "verl": "v.parquet", "hf": "hf"}
 
 
@@ -99,12 +100,14 @@ def test_verify_accepts_a_folder_of_exports(run_dir: Path, tmp_path: Path) -> No
     folder = tmp_path / "exports"
     export_run(run_dir, "openai", folder / "o.jsonl")
     export_run(run_dir, "verl", folder / "v.parquet")
+    export_run(run_dir, "llamafactory", folder / "lf")
+    export_run(run_dir, "hf", folder / "hf")
     reports = verify_path(folder)
-    assert sorted(Path(r.path).name for r in reports) == ["o.jsonl", "v.parquet"]
+    assert sorted(Path(r.path).name for r in reports) == [f"{RUN_NAME}.jsonl", "hf", "o.jsonl", "v.parquet"]
     assert all(r.ok for r in reports)
     res = CliRunner().invoke(app, ["verify", str(folder)])
     assert res.exit_code == 0, res.output
-    assert res.output.count("3 of 3 trajectories verified (100.0%)") == 2
+    assert res.output.count("3 of 3 trajectories verified (100.0%)") == 4
     (folder / "o.jsonl").unlink()
     res = CliRunner().invoke(app, ["verify", str(folder)])
     assert res.exit_code == 1 and "o.jsonl is missing" in res.output
