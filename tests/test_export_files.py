@@ -94,6 +94,12 @@ def test_a_killed_export_leaves_the_previous_file_untouched(
     assert target.read_bytes() == before
     assert sorted(p.name for p in tmp_path.iterdir()) == ["o.jsonl", "o.jsonl.manifest.json"]
     assert verify_file(target).ok
+    # What kill -9 leaves (a hidden partial file of a dead process) goes with the next export.
+    stale = tmp_path / ".o.jsonl.partial-999999999"
+    stale.write_text("{")
+    monkeypatch.setattr(openai_chat, "record", real)
+    export_run(run_dir, "openai", target)
+    assert not stale.exists()
 
 
 def test_verify_accepts_a_folder_of_exports(run_dir: Path, tmp_path: Path) -> None:

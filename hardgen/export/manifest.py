@@ -1,7 +1,8 @@
 """Atomic export files and the manifest that tells a complete export from a truncated or edited one.
 
 Every export is written under a temporary name in its destination folder and renamed into place when it
-is complete, so a killed ``hardgen export`` never leaves a partial file under the real name. Beside the
+is complete, so a killed ``hardgen export`` never leaves a partial file under the real name (a hidden
+``.<name>.partial-<pid>`` left by ``kill -9`` is removed by the next export to that name). Beside the
 data goes a small manifest (``<data file>.manifest.json``; inside the folder for ``hf``) with what
 ``hardgen verify`` checks before re-executing anything: the format, the hardgen version, the call
 style, the number of trajectories and records, and the size and sha256 of every file written.
@@ -34,10 +35,32 @@ def hardgen_version() -> str:
         return "unknown"
 
 
+def _remove_stale(path: Path) -> None:
+    """Partial files of exports that were killed (their process is gone), from earlier attempts."""
+    for stale in path.parent.glob(f".{path.name}.partial-*"):
+        pid = stale.name.rsplit("-", 1)[-1]
+        if pid.isdigit() and int(pid) != os.getpid() and not _alive(int(pid)):
+            if stale.is_dir():
+                shutil.rmtree(stale, ignore_errors=True)
+            else:
+                stale.unlink(missing_ok=True)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
 @contextlib.contextmanager
 def atomic_file(path: Path) -> Iterator[Path]:
     """A temporary path beside ``path``; renamed to ``path`` when the block ends without an error."""
     path.parent.mkdir(parents=True, exist_ok=True)
+    _remove_stale(path)
     temp = path.with_name(f".{path.name}.partial-{os.getpid()}")
     try:
         yield temp
@@ -50,6 +73,7 @@ def atomic_file(path: Path) -> Iterator[Path]:
 def atomic_folder(path: Path) -> Iterator[Path]:
     """A temporary folder beside ``path``; it replaces ``path`` when the block ends without an error."""
     path.parent.mkdir(parents=True, exist_ok=True)
+    _remove_stale(path)
     temp = path.with_name(f".{path.name}.partial-{os.getpid()}")
     old = path.with_name(f".{path.name}.old-{os.getpid()}")
     shutil.rmtree(temp, ignore_errors=True)
