@@ -43,7 +43,7 @@ def register(app: typer.Typer) -> None:
         fmt: str = typer.Option(..., "--format", "-f", help=FORMAT_HELP),
         out: Path = typer.Option(..., "--out", "-o", help="Output file or folder."),
         name: str = typer.Option(None, "--name", help="Dataset name (default: hardgen_<run id>)."),
-        push_to_hub: str = typer.Option(None, "--push-to-hub", help="hf only: also push to this Hub repo."),
+        push_to_hub: str = typer.Option(None, "--push-to-hub", help="Also push to this Hub dataset repo."),
         public: bool = typer.Option(False, "--public", help="Make a pushed dataset public."),
         call_format: str = typer.Option(
             None,
