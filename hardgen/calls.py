@@ -39,6 +39,16 @@ from pydantic import Field, JsonValue, ValidationError
 from hardgen.schema import Model, ToolCall
 
 CallFormat = Literal["python", "json", "openai", "none"]
+CallStyle = Literal["hermes", "python"]
+"""How an exported dataset writes a response's calls (one style per dataset, used by SFT, RL and reward).
+
+* ``hermes``: one ``<tool_call>`` block per call holding ``{"name": ..., "arguments": {...}}`` (the
+  format of Qwen's chat templates and LLaMA-Factory's ``qwen`` tool formatter, which vLLM's and SGLang's
+  ``hermes`` tool parsers read);
+* ``python``: one ``<tool_call>`` block holding the Python-style list ``[f(a=1), g(b="x")]`` (the paper's).
+"""
+CALL_STYLES: tuple[str, ...] = ("hermes", "python")
+DEFAULT_CALL_STYLE: CallStyle = "hermes"
 
 THINK_OPEN, THINK_CLOSE = "<think>", "</think>"
 CALL_OPEN, CALL_CLOSE = "<tool_call>", "</tool_call>"
@@ -474,14 +484,32 @@ def render_calls(calls: Iterable[ToolCall]) -> str:
     return text.replace("<", "\\u003c") if _TAG.search(text) else text
 
 
-def render_response(cot: str, calls: Iterable[ToolCall], text: str = "") -> str:
-    """A response in the paper's template: a think block, then a tool_call block or the free text.
+def render_hermes_calls(calls: Iterable[ToolCall]) -> str:
+    """One ``<tool_call>`` block per call, each ``{"name": ..., "arguments": {...}}`` (Qwen's format)."""
+    blocks = []
+    for call in calls:
+        text = json.dumps({"name": call.name, "arguments": call.arguments}, ensure_ascii=False)
+        text = text.replace("<", "\\u003c") if _TAG.search(text) else text
+        blocks.append(f"{CALL_OPEN}\n{text}\n{CALL_CLOSE}")
+    return "\n".join(blocks)
 
-    Tags inside argument values are escaped; ``cot`` and ``text`` are written as they are (a CoT that
-    itself contains ``</think>`` cannot be represented in this format).
+
+def render_response(cot: str, calls: Iterable[ToolCall], text: str = "", style: CallStyle = "python") -> str:
+    """A response in the reasoning template: a think block, then the calls or the free text.
+
+    ``style`` ``python`` writes the paper's single block ``[f(a=1), ...]``; ``hermes`` writes one JSON
+    block per call, separated from the think block by a blank line as Qwen's chat templates do. Tags
+    inside argument values are escaped; ``cot`` and ``text`` are written as they are (a CoT that itself
+    contains ``</think>`` cannot be represented in this format).
     """
     calls = list(calls)
-    parts = [f"{THINK_OPEN}\n{cot.strip()}\n{THINK_CLOSE}"]
+    think = f"{THINK_OPEN}\n{cot.strip()}\n{THINK_CLOSE}"
+    if style == "hermes":
+        body = render_hermes_calls(calls) if calls else text.strip()
+        if calls and text.strip():
+            body = f"{text.strip()}\n{body}"
+        return f"{think}\n\n{body}"
+    parts = [think]
     if calls:
         parts.append(f"{CALL_OPEN}\n{render_calls(calls)}\n{CALL_CLOSE}")
     if text.strip():
@@ -514,23 +542,70 @@ def _py_value(value: JsonValue) -> str:
 # -------------------------------------------------------------------------------------- template
 
 
-def follows_template(content: str) -> bool:
-    """The reasoning template of the reward (eq. 6).
+def opened_think(content: str) -> str:
+    """The response with its ``<think>`` restored when the chat template's generation prompt opened it.
 
-    Exactly one think block at the start, then either exactly one tool_call block (and nothing else) or
-    non-empty free text without any tag.
+    Qwen3-style thinking templates end the prompt with ``<think>``, so the decoded answer starts inside
+    the think block: one ``</think>`` and no ``<think>``.
     """
     body = content.strip()
-    if not body.startswith(THINK_OPEN) or body.count(THINK_OPEN) != 1 or body.count(THINK_CLOSE) != 1:
+    if THINK_OPEN not in body and body.count(THINK_CLOSE) == 1:
+        return f"{THINK_OPEN}\n{body}"
+    return body
+
+
+def follows_template(
+    content: str, style: CallStyle = "python", *, calls_expected: bool | None = None
+) -> bool:
+    """The reasoning template of the reward (eq. 6), in a dataset's call style.
+
+    One think block at the start (its opening tag may have been written by the generation prompt), then
+    either the calls or non-empty free text without any tag. Calls are exactly one ``<tool_call>`` block
+    (``python``) or one or more blocks and nothing between them (``hermes``). The think block may be
+    left out of a free-text answer (a turn's summary, which the SFT data shows without reasoning) but
+    not out of a call; ``calls_expected`` False also allows an empty think block there (what chat
+    templates put before an answer that has no reasoning).
+    """
+    body = opened_think(content)
+    if body.startswith(THINK_OPEN):
+        if body.count(THINK_OPEN) != 1 or body.count(THINK_CLOSE) != 1:
+            return False
+        end = body.find(THINK_CLOSE)
+        thought = body[len(THINK_OPEN) : end].strip()
+        rest = body[end + len(THINK_CLOSE) :].strip()
+    elif calls_expected is False:
+        thought, rest = "", body
+    else:
         return False
-    end = body.find(THINK_CLOSE)
-    if not body[len(THINK_OPEN) : end].strip():
-        return False
-    rest = body[end + len(THINK_CLOSE) :].strip()
     if rest.count(CALL_OPEN) == 0 and rest.count(CALL_CLOSE) == 0:
-        return bool(rest) and not _TAG.search(rest)
+        free_ok = bool(thought) or calls_expected is False
+        return free_ok and bool(rest) and not _TAG.search(rest)
+    if not thought:
+        return False
+    if style == "hermes":
+        return _hermes_blocks(rest) is not None
     if rest.count(CALL_OPEN) != 1 or rest.count(CALL_CLOSE) != 1:
         return False
     if not (rest.startswith(CALL_OPEN) and rest.endswith(CALL_CLOSE)):
         return False
     return bool(rest[len(CALL_OPEN) : -len(CALL_CLOSE)].strip())
+
+
+def _hermes_blocks(rest: str) -> list[str] | None:
+    """The bodies of ``<tool_call>`` blocks that make up all of ``rest``, each one JSON call object."""
+    bodies: list[str] = []
+    pos = 0
+    while pos < len(rest):
+        if not rest.startswith(CALL_OPEN, pos):
+            return None
+        end = rest.find(CALL_CLOSE, pos + len(CALL_OPEN))
+        if end == -1:
+            return None
+        body = rest[pos + len(CALL_OPEN) : end].strip()
+        if not body.startswith("{") or _TAG.search(body):
+            return None
+        bodies.append(body)
+        pos = end + len(CALL_CLOSE)
+        while pos < len(rest) and rest[pos] in " \t\r\n":
+            pos += 1
+    return bodies or None

@@ -75,10 +75,12 @@ class EnvironmentConfig(Model):
         default=2, ge=1, description="Suites composed into one trajectory's session."
     )
     max_tools_shown: int = Field(
-        default=48,
+        default=16,
         ge=1,
         description="Tools a trajectory shows the model: the ones it uses plus seeded distractors from its "
-        "suites/backends, up to this many (a catalog backend may hold thousands).",
+        "suites/backends, up to this many (a catalog backend may hold thousands). Each shown tool costs "
+        "about 100 tokens in every training example: 16 (at least 8 real distractors, as a trajectory uses "
+        "at most 8 tools by default) keeps records near 3k tokens; 48 made them 6-10k.",
     )
 
 
@@ -115,6 +117,16 @@ class PipelineConfig(Model):
     guard_retries: int = Field(default=2, ge=0, description="Regenerations after a leakage guard fires.")
 
 
+class ExportConfig(Model):
+    """How ``hardgen export`` writes the dataset (not part of the run's identity: it shapes no trajectory)."""
+
+    call_format: Literal["hermes", "python"] = Field(
+        default="hermes",
+        description="How responses write their calls, alike in SFT records, Verl prompts and the reward: "
+        "hermes (one <tool_call> JSON block per call, Qwen's format) or python (one block [f(a=1), ...]).",
+    )
+
+
 class RunConfig(Model):
     seed: int = 0
     trajectories: int = Field(default=200, ge=1)
@@ -139,10 +151,12 @@ class Settings(Model):
     self_eval: SelfEvalConfig = Field(default_factory=SelfEvalConfig)
     pipeline: PipelineConfig = Field(default_factory=PipelineConfig)
     agents: AgentsConfig = Field(default_factory=AgentsConfig)
+    export: ExportConfig = Field(default_factory=ExportConfig)
 
     def identity(self) -> str:
-        """A hash of everything that shapes the dataset (not concurrency or durability)."""
+        """A hash of everything that shapes the dataset (not concurrency, durability or export options)."""
         data = self.model_dump(mode="json")
+        data.pop("export", None)
         data["run"].pop("concurrency", None)
         data["run"].pop("durability", None)
         return content_hash(data)[:16]

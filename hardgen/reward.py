@@ -4,7 +4,8 @@
              0  otherwise.
 
 Decision table (``ground_truth`` is the JSON list of the response's calls, as ``hardgen export
---format verl`` writes it in ``reward_model.ground_truth``):
+--format verl`` writes it in ``reward_model.ground_truth``; the call style is ``extra_info["call_format"]``,
+``hermes`` when absent):
 
     ground truth   template   calls in the output                          reward
     ------------   --------   ------------------------------------------   ------
@@ -23,13 +24,19 @@ defaults, ``int`` accepted for ``number``, strings exact up to surrounding white
 normalisation. The tool schemas come from ``extra_info["tools"]`` (the export puts them there); without
 them only the ground truth's own parameters are known, so defaults cannot be applied.
 
-"Follows the template" is :func:`hardgen.calls.follows_template`: one ``<think>`` block first, then one
-``<tool_call>`` block or free text.
+"Follows the template" is :func:`hardgen.calls.follows_template` in the row's call style: one
+``<think>`` block first, then the calls (``hermes``: one ``<tool_call>`` JSON block per call, as the SFT
+export teaches; ``python``: one block with the call list) or free text. A response that starts inside
+the think block (a chat template whose generation prompt already opened ``<think>``) counts as having
+opened it; a free-text answer (a turn's summary) may come without reasoning, as the SFT data shows it.
 
 Use it in Verl with::
 
     custom_reward_function.path=<site-packages>/hardgen/reward.py
     custom_reward_function.name=compute_score
+
+or, on a cluster without hardgen, the standard-library copy ``hardgen export --format verl`` writes
+beside the parquet (``<name>_reward.py``), which gives the same scores.
 """
 
 from __future__ import annotations
@@ -40,7 +47,14 @@ from collections.abc import Mapping
 from functools import lru_cache
 from typing import Any
 
-from hardgen.calls import CALL_CLOSE, CALL_OPEN, follows_template, parse_response
+from hardgen.calls import (
+    CALL_CLOSE,
+    CALL_OPEN,
+    DEFAULT_CALL_STYLE,
+    CallStyle,
+    follows_template,
+    parse_response,
+)
 from hardgen.checker import check_calls
 from hardgen.schema import ToolCall, ToolSpec
 
@@ -71,9 +85,11 @@ def compute_score(
 
 
 def _correct(solution: str, ground_truth: str | list[Any], extra_info: Mapping[str, Any] | None) -> bool:
-    if not isinstance(solution, str) or not follows_template(solution):
+    if not isinstance(solution, str):
         return False
     expected = _ground_truth_calls(ground_truth)
+    if not follows_template(solution, call_style(extra_info), calls_expected=bool(expected)):
+        return False
     parsed = parse_response(solution)
     if not expected:
         # Free text only: any call block, even a malformed one, is a spurious invocation.
@@ -83,6 +99,12 @@ def _correct(solution: str, ground_truth: str | list[Any], extra_info: Mapping[s
         return False
     specs = _specs(extra_info, expected)
     return check_calls(parsed.calls, expected, specs).correct
+
+
+def call_style(extra_info: Mapping[str, Any] | None) -> CallStyle:
+    """The row's call style (``extra_info["call_format"]``); ``hermes`` when it is absent or unknown."""
+    value = extra_info.get("call_format") if isinstance(extra_info, Mapping) else None
+    return "python" if value == "python" else DEFAULT_CALL_STYLE
 
 
 def _ground_truth_calls(ground_truth: str | list[Any]) -> list[ToolCall]:

@@ -10,6 +10,11 @@ same resulting state). Any difference is a :class:`Mismatch`, with a namespaced 
     verify:state_mismatch         the final state differs from the recorded one
     verify:format                 the record is inconsistent (a call without a result, ...)
     verify:environment            the environment cannot be rebuilt or restored
+
+Before anything is re-executed, the files are compared with the export's manifest (written by
+``hardgen export``): a file shorter than recorded is reported as truncated, a different one as changed,
+and a different trajectory count as such (:attr:`VerifyReport.integrity`). ``hardgen verify`` takes an
+exported file or a folder of exports (every data file with a manifest in it, or a saved ``hf`` dataset).
 """
 
 from __future__ import annotations
@@ -23,7 +28,7 @@ from pathlib import Path
 from pydantic import JsonValue
 
 from hardgen.environment.base import Environment
-from hardgen.export import Replay, read_replays
+from hardgen.export import ExportError, Replay, read_replays
 from hardgen.export.common import PARALLEL_OBSERVATION_SEPARATOR, observation_text
 from hardgen.schema import Observation, canonical_json
 
@@ -59,6 +64,8 @@ class VerifyReport:
     steps: int = 0
     calls: int = 0
     mismatches: list[Mismatch] = field(default_factory=list)
+    integrity: list[str] = field(default_factory=list)
+    manifest: bool = False
 
     @property
     def failed_trajectories(self) -> int:
@@ -66,7 +73,7 @@ class VerifyReport:
 
     @property
     def ok(self) -> bool:
-        return not self.mismatches and self.trajectories > 0
+        return not self.mismatches and not self.integrity and self.trajectories > 0
 
     def to_json(self) -> dict[str, JsonValue]:
         return {
@@ -77,6 +84,8 @@ class VerifyReport:
             "calls": self.calls,
             "verified": self.trajectories - self.failed_trajectories,
             "ok": self.ok,
+            "manifest": self.manifest,
+            "integrity": list(self.integrity),
             "mismatches": [
                 {
                     "trajectory_id": m.trajectory_id,
@@ -121,11 +130,58 @@ def verify_file(path: str | Path, fmt: str | None = None) -> VerifyReport:
         ExportError: when the file cannot be read as a hardgen export at all.
     """
     from hardgen.export import detect_format
+    from hardgen.export.manifest import check_manifest
 
-    fmt = fmt or detect_format(path)
-    report = VerifyReport(path=str(path), format=fmt)
-    verify_replays(read_replays(path, fmt), report)
+    p = Path(path)
+    check = check_manifest(p)
+    recorded = check.manifest.get("format") if check.manifest else None
+    report = VerifyReport(
+        path=str(path),
+        format=fmt or (recorded if isinstance(recorded, str) else "unknown"),
+        integrity=list(check.problems),
+        manifest=check.manifest is not None,
+    )
+    try:
+        report.format = fmt or detect_format(p)
+        verify_replays(read_replays(p, report.format), report)
+    except ExportError as exc:
+        if not report.integrity:
+            raise
+        report.integrity.append(f"the file cannot be read: {exc}")
+        return report
+    if check.trajectories is not None and check.trajectories != report.trajectories:
+        report.integrity.append(
+            f"it holds {report.trajectories} trajectories; "
+            f"the manifest says {check.trajectories} were exported"
+        )
     return report
+
+
+def verify_path(path: str | Path) -> list[VerifyReport]:
+    """Verify an exported file, or every export in a folder and its subfolders (one report per export).
+
+    Raises:
+        ExportError: when the path is neither an export nor a folder holding one.
+    """
+    from hardgen.export.manifest import FOLDER_MANIFEST, MANIFEST_SUFFIX
+
+    p = Path(path)
+    if not p.is_dir() or (p / "state.json").exists():
+        return [verify_file(p)]
+    # Every export in the folder and below it, found by its manifest (an hf folder holds its own).
+    targets = sorted(
+        m.parent if m.name == FOLDER_MANIFEST else m.with_name(m.name.removesuffix(MANIFEST_SUFFIX))
+        for m in p.rglob(f"*{MANIFEST_SUFFIX}")
+    )
+    if not targets:
+        targets = sorted(
+            f for f in p.iterdir() if f.suffix in (".jsonl", ".parquet") and not f.name.startswith(".")
+        )
+    if not targets and (p / "dataset_info.json").exists():
+        return [verify_file(p)]
+    if not targets:
+        raise ExportError(f"{p} holds no hardgen export (no manifest, .jsonl or .parquet file)")
+    return [verify_file(t) for t in targets]
 
 
 def verify_replays(replays: Iterable[Replay], report: VerifyReport) -> VerifyReport:

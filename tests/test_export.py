@@ -10,17 +10,16 @@ from __future__ import annotations
 import json
 import re
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import pyarrow.parquet as pq
 import pytest
 from typer.testing import CliRunner
 
-from hardgen.calls import render_response
+from hardgen.calls import CallStyle, render_response
 from hardgen.cli import app
 from hardgen.export import ExportError, detect_format, export_run
-from hardgen.export.common import PARALLEL_OBSERVATION_SEPARATOR, observation_text, tool_dicts
-from hardgen.export.verl import system_prompt
+from hardgen.export.common import PARALLEL_OBSERVATION_SEPARATOR, observation_text, system_prompt, tool_dicts
 from hardgen.reward import compute_score
 from hardgen.schema import ToolCall, ToolSpec, Trajectory
 from hardgen.store import ResultStore
@@ -152,15 +151,19 @@ def test_openai_messages_match_trajectories(run_dir: Path, kept: list[Trajectory
         assert len(results) == sum(len(s.calls) for s in steps)
         summaries = [m["content"] for m in messages if m["role"] == "assistant" and not m.get("tool_calls")]
         assert summaries == [turn.summary for turn in t.turns]
-        assert [tool["function"]["name"] for tool in row["tools"]] == [s.name for s in t.tools]
-        assert all(tool["type"] == "function" for tool in row["tools"])
+        tools = json.loads(row["tools"])
+        assert [tool["function"]["name"] for tool in tools] == [s.name for s in t.tools]
+        assert all(tool["type"] == "function" for tool in tools)
 
 
 # --------------------------------------------------------------------------------------------- verl
 
 
-def test_verl_one_row_per_assistant_response(run_dir: Path, kept: list[Trajectory], tmp_path: Path) -> None:
-    result = export_run(run_dir, "verl", tmp_path / "rl.parquet")
+@pytest.mark.parametrize("style", ["hermes", "python"])
+def test_verl_one_row_per_assistant_response(
+    run_dir: Path, kept: list[Trajectory], tmp_path: Path, style: CallStyle
+) -> None:
+    result = export_run(run_dir, "verl", tmp_path / "rl.parquet", call_format=style)
     table = pq.read_table(result.files[0])
     assert table.column_names == ["data_source", "prompt", "ability", "reward_model", "extra_info", "tools"]
     rows = table.to_pylist()
@@ -189,27 +192,27 @@ def test_verl_one_row_per_assistant_response(run_dir: Path, kept: list[Trajector
                 assert row["reward_model"]["style"] == "rule"
                 truth = json.loads(row["reward_model"]["ground_truth"])
                 prompt = row["prompt"]
-                assert prompt[0] == {"role": "system", "content": system_prompt(t.tools)}
+                assert prompt[0] == {"role": "system", "content": system_prompt(t.tools, style)}
+                assert row["extra_info"]["call_format"] == style
                 assert prompt[-1]["role"] in ("user", "tool")
                 assert [m["content"] for m in prompt if m["role"] == "user"][-1] == turn.query.text
                 if step is None:
                     assert truth == [] and row["extra_info"]["kind"] == "answer"
-                    answer = render_response("The request is complete.", [], turn.summary)
+                    answer = render_response("The request is complete.", [], turn.summary, style=style)
+                    # The summary as the SFT data and later prompts show it earns the reward too.
+                    assert compute_score("hardgen", turn.summary, "[]", row["extra_info"]) == 1.0
                 else:
                     assert truth == _args(step.calls) and row["extra_info"]["kind"] == "call"
-                    answer = render_response(step.cot, step.calls)
+                    answer = render_response(step.cot, step.calls, style=style)
                     shown = t_rows[i + 1]["prompt"][len(prompt) :]
                     assert shown[0] == {"role": "assistant", "content": answer}
                     assert [m["content"] for m in shown[1 : 1 + len(step.calls)]] == [
                         observation_text(o) for o in step.observations
                     ]
-                # The reference answer of every row earns the reward.
-                assert (
-                    compute_score(
-                        row["data_source"], answer, row["reward_model"]["ground_truth"], row["extra_info"]
-                    )
-                    == 1.0
-                )
+                # The reference answer of every row earns the reward, also from a prompt that opened <think>.
+                for given in (answer, answer.removeprefix("<think>")):
+                    truth_text = row["reward_model"]["ground_truth"]
+                    assert compute_score(row["data_source"], given, truth_text, row["extra_info"]) == 1.0
                 assert json.loads(row["tools"]) == json.loads(row["extra_info"]["tools"])
                 i += 1
         assert i == len(t_rows)
@@ -282,6 +285,63 @@ def test_hf_dataset_matches_openai_messages(run_dir: Path, kept: list[Trajectory
         assert json.loads(row["hardgen"])["final_state_hash"] == t.final_state_hash
 
 
+class FakeHub:
+    """huggingface_hub.HfApi at its boundary: records the repository and the commit instead of uploading."""
+
+    calls: ClassVar[list[tuple[str, dict[str, Any]]]] = []
+
+    def __init__(self, token: str | None = None) -> None:
+        self.calls.append(("init", {"token": token}))
+
+    def create_repo(self, repo_id: str, **kwargs: Any) -> None:
+        self.calls.append(("create_repo", {"repo_id": repo_id, **kwargs}))
+
+    def create_commit(self, **kwargs: Any) -> None:
+        self.calls.append(("create_commit", kwargs))
+
+
+@pytest.mark.parametrize("fmt", ["llamafactory", "openai", "verl", "hf"])
+def test_push_to_hub_sends_the_files_manifest_and_card(
+    run_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, fmt: str
+) -> None:
+    """No Hub can be reached here: HfApi (and datasets' own push for hf) are replaced at their boundary."""
+    FakeHub.calls = []
+    pushed: list[tuple[str, dict[str, Any]]] = []
+    monkeypatch.setenv("HF_TOKEN", "hf_test")
+    monkeypatch.setattr("huggingface_hub.HfApi", FakeHub)
+    monkeypatch.setattr(
+        datasets.Dataset,
+        "push_to_hub",
+        lambda self, repo, **kw: pushed.append((repo, {"rows": len(self), **kw})),
+    )
+    out = {"llamafactory": "lf", "openai": "o.jsonl", "verl": "v.parquet", "hf": "hf"}[fmt]
+    result = export_run(run_dir, fmt, tmp_path / out, push_to_hub="someone/data", private=False)
+    kinds = [c[0] for c in FakeHub.calls]
+    assert kinds == ["init", "create_repo", "create_commit"]
+    assert FakeHub.calls[0][1]["token"] == "hf_test"
+    assert FakeHub.calls[1][1] == {
+        "repo_id": "someone/data",
+        "repo_type": "dataset",
+        "private": False,
+        "exist_ok": True,
+    }
+    ops = {op.path_in_repo: op for op in FakeHub.calls[2][1]["operations"]}
+    card = ops.pop("README.md").path_or_fileobj.decode("utf-8")
+    assert result.manifest.name in ops
+    if fmt == "hf":
+        assert pushed == [("someone/data", {"rows": 3, "private": False, "token": "hf_test"})]
+    else:
+        assert set(ops) == {f.name for f in result.files if f.name != "dataset_info.json"} | {
+            result.manifest.name
+        }
+        assert "configs:" in card and "path: '*." in card
+    assert f"format: `{fmt}` ({result.records} records from 3 trajectories)" in card
+    assert "call format: `hermes`" in card
+    assert f"config hash: `{RUN_ID.removeprefix('run-')}`" in card
+    assert "- reasoner: offline" in card and "license: apache-2.0" in card
+    assert "3 trajectories kept" in card
+
+
 def test_hf_push_needs_a_token(run_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("HF_TOKEN", raising=False)
     monkeypatch.setenv("HF_HOME", str(tmp_path / "hf-home"))
@@ -300,8 +360,9 @@ def test_errors_are_clear(run_dir: Path, tmp_path: Path) -> None:
     with pytest.raises(ExportError, match="not a run directory"):
         export_run(tmp_path / "nothing", "openai", tmp_path / "x.jsonl")
     assert not (tmp_path / "nothing" / "results.sqlite").exists(), "a typo must not create a run"
-    with pytest.raises(ExportError, match="--format hf only"):
-        export_run(run_dir, "openai", tmp_path / "x.jsonl", push_to_hub="a/b")
+    with pytest.raises(ExportError, match="unknown call format 'xml'"):
+        export_run(run_dir, "openai", tmp_path / "x.jsonl", call_format="xml")
+    assert not (tmp_path / "x.jsonl").exists()
 
 
 def test_empty_run_exports_empty_files(tmp_path: Path) -> None:

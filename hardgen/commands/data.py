@@ -54,46 +54,77 @@ def export(
         str | None, typer.Option("--name", help="Dataset name (default: hardgen_<run id>).")
     ] = None,
     push_to_hub: Annotated[
-        str | None, typer.Option("--push-to-hub", help="hf only: also push to this Hub repo.")
+        str | None, typer.Option("--push-to-hub", help="Also push to this Hub dataset repo (every format).")
     ] = None,
     public: Annotated[bool, typer.Option("--public", help="Make a pushed dataset public.")] = False,
+    call_format: Annotated[
+        str | None,
+        typer.Option(
+            "--call-format", help="hermes (one <tool_call> JSON block per call) or python; default: config."
+        ),
+    ] = None,
+    tokenizer: Annotated[
+        str | None,
+        typer.Option(
+            "--tokenizer", help="Your model's tokenizer (folder or Hub name) for exact token lengths."
+        ),
+    ] = None,
 ) -> None:
     """Export the kept trajectories for SFT (LLaMA-Factory, OpenAI messages, HF) or RL (Verl)."""
     from hardgen.export import export_run
 
     with data_errors():
-        result = export_run(run_dir, fmt, out, name=name, push_to_hub=push_to_hub, private=not public)
+        result = export_run(
+            run_dir,
+            fmt,
+            out,
+            name=name,
+            push_to_hub=push_to_hub,
+            private=not public,
+            call_format=call_format,
+            tokenizer=tokenizer,
+        )
     files = ", ".join(str(f) for f in result.files)
     typer.echo(
         f"exported {result.trajectories} trajectories as {result.records} {result.format} records "
         f"in {result.seconds:.2f} s: {files}"
     )
+    if result.lengths is not None:
+        for line in result.lengths.lines(result.format):
+            typer.echo(line)
     if push_to_hub:
         typer.echo(f"pushed to the Hub as {push_to_hub}")
 
 
 def verify(
-    file: Annotated[Path, typer.Argument(help="An exported file (or an hf / LLaMA-Factory folder).")],
+    file: Annotated[Path, typer.Argument(help="An exported file, or a folder of exports.")],
     as_json: JsonOpt = False,
     show: ShowOpt = 20,
 ) -> None:
-    """Re-execute every exported trajectory and report any observation or final state that differs.
+    """Check each export's manifest, then re-execute every exported trajectory and report any observation
+    or final state that differs.
 
-    Exit code 0 when every trajectory replays exactly, 1 on any mismatch.
+    Exit code 0 when every export is complete and replays exactly, 1 otherwise.
     """
-    from hardgen.verify import verify_file
+    from hardgen.verify import verify_path
 
     with data_errors():
-        result = verify_file(file)
+        reports = verify_path(file)
     if as_json:
-        typer.echo(json.dumps(result.to_json(), indent=2, ensure_ascii=False))
+        docs = [r.to_json() for r in reports]
+        typer.echo(json.dumps(docs[0] if len(docs) == 1 else docs, indent=2, ensure_ascii=False))
     else:
-        _print_verify(result, show)
-    if not result.ok:
+        for result in reports:
+            _print_verify(result, show)
+    if not all(r.ok for r in reports):
         raise typer.Exit(code=1)
 
 
 def _print_verify(result: Any, show: int) -> None:
+    for problem in result.integrity:
+        typer.echo(f"{result.path}: {problem}")
+    if not result.manifest:
+        typer.echo(f"{result.path}: no manifest, so completeness cannot be checked", err=True)
     for m in result.mismatches[:show]:
         typer.echo(m.describe())
     if len(result.mismatches) > show:
@@ -104,6 +135,7 @@ def _print_verify(result: Any, show: int) -> None:
         f"{result.path} ({result.format}): {verified} of {result.trajectories} trajectories verified "
         f"({share:.1f}%), {result.steps} steps, {result.calls} calls re-executed, "
         f"{len(result.mismatches)} mismatches"
+        + (", but the file is NOT the complete export (see above)" if result.integrity else "")
     )
     if not result.trajectories:
         typer.echo("the file holds no trajectories", err=True)

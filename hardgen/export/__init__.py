@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal, get_args
 
+from hardgen.calls import CALL_STYLES
 from hardgen.export.common import (
     META_KEY,
     ExportError,
@@ -32,6 +33,9 @@ from hardgen.export.common import (
     RunSource,
     dataset_name,
 )
+from hardgen.export.hub import hub_token
+from hardgen.export.lengths import LengthReport, make_counter, measure
+from hardgen.export.manifest import write_manifest
 
 __all__ = [
     "EXPORT_FORMATS",
@@ -61,6 +65,8 @@ class ExportResult:
     trajectories: int
     records: int
     seconds: float
+    manifest: Path
+    lengths: LengthReport | None = None
 
 
 def export_run(
@@ -71,6 +77,9 @@ def export_run(
     name: str | None = None,
     push_to_hub: str | None = None,
     private: bool = True,
+    call_format: str | None = None,
+    tokenizer: str | None = None,
+    lengths: bool = True,
 ) -> ExportResult:
     """Export the kept trajectories of a run directory.
 
@@ -79,17 +88,26 @@ def export_run(
         fmt: One of :data:`EXPORT_FORMATS`.
         out: The output file or folder (see each format for which one it takes).
         name: The dataset name (LLaMA-Factory entry, file stem); default ``hardgen_<run id>``.
-        push_to_hub: ``hf`` only: also push the dataset to this Hub repository.
+        push_to_hub: Also push the export, its manifest and a dataset card to this Hub dataset repository.
         private: Whether a pushed dataset is private.
+        call_format: ``hermes`` or ``python`` (see :data:`hardgen.calls.CallStyle`); default: the run
+            config's ``export.call_format`` (``hermes`` unless set).
+        tokenizer: A tokenizer (folder or Hub name) for exact token lengths; default: an estimate.
+        lengths: Measure the token lengths (:attr:`ExportResult.lengths`).
 
     Raises:
-        ExportError: for an unknown format, a folder that is not a run directory, a bad output path.
+        ExportError: for an unknown format, a folder that is not a run directory, a bad output path, a
+            push without a Hub token (checked before anything is written).
     """
     if fmt not in EXPORT_FORMATS:
         raise ExportError(f"unknown format {fmt!r}; choose one of {', '.join(EXPORT_FORMATS)}")
-    if push_to_hub and fmt != "hf":
-        raise ExportError("--push-to-hub works with --format hf only")
+    if call_format is not None and call_format not in CALL_STYLES:
+        raise ExportError(f"unknown call format {call_format!r}; choose one of {', '.join(CALL_STYLES)}")
     source = RunSource.open(run_dir)
+    if call_format is not None:
+        source.call_format = "python" if call_format == "python" else "hermes"
+    token = hub_token() if push_to_hub else None  # before writing anything: a missing token is bad input
+    counter = make_counter(tokenizer) if lengths else None  # likewise a tokenizer that cannot load
     stem = name or dataset_name(source.run_id)
     target = Path(out)
     start = time.perf_counter()
@@ -97,25 +115,85 @@ def export_run(
         from hardgen.export import llamafactory
 
         files, records = llamafactory.write(source, target, stem)
+        data_files = files[:1]  # dataset_info.json is shared with other datasets
     elif fmt == "openai":
         from hardgen.export import openai_chat
 
         files, records = openai_chat.write(source, target, stem)
+        data_files = files
     elif fmt == "verl":
         from hardgen.export import verl
 
         files, records = verl.write(source, target, stem)
+        data_files = files
     elif fmt == "bfcl":
         from hardgen.export import bfcl
 
         files, records = bfcl.write(source, target, stem)
+        data_files = files
     else:
         from hardgen.export import hf
 
-        files, records = hf.write(source, target, stem, push_to_hub=push_to_hub, private=private)
+        files, records = hf.write(source, target, stem)
+        data_files = files
+    manifest = write_manifest(
+        files[0],
+        fmt=fmt,
+        files=data_files,
+        trajectories=source.count,
+        records=records,
+        call_format=source.call_format,
+        run_id=source.run_id,
+        config_hash=source.run_id.removeprefix("run-"),
+    )
     seconds = time.perf_counter() - start
     log.info("exported %d trajectories as %d %s records in %.2f s", source.count, records, fmt, seconds)
-    return ExportResult(format=fmt, files=files, trajectories=source.count, records=records, seconds=seconds)
+    result = ExportResult(
+        format=fmt,
+        files=files,
+        trajectories=source.count,
+        records=records,
+        seconds=seconds,
+        manifest=manifest,
+    )
+    if counter is not None and fmt != "bfcl":  # an evaluation set: no trainer reads it
+        result.lengths = measure(source, fmt, counter)
+    if push_to_hub and token:
+        _push(source, result, push_to_hub, private=private, token=token)
+    return result
+
+
+def _push(source: RunSource, result: ExportResult, repo_id: str, *, private: bool, token: str) -> None:
+    """Push the exported files, their manifest and a dataset card to a Hub dataset repository."""
+    from hardgen.export import hub
+
+    data = result.files[0]
+    base = data if data.is_dir() else data.parent
+    # LLaMA-Factory's dataset_info.json may list other datasets of the folder: it stays local.
+    files = [f for f in result.files if f.name != "dataset_info.json"]
+    names = [f.relative_to(base).as_posix() if f != base else f.name for f in files]
+    try:
+        from hardgen.stats import compute_stats
+
+        audit = compute_stats(source.run_dir)
+    except Exception:  # the card's audit line is a courtesy; the push must not fail for it
+        log.warning("no statistics for the dataset card", exc_info=True)
+        audit = None
+    card = hub.dataset_card(
+        source,
+        fmt=result.format,
+        trajectories=result.trajectories,
+        records=result.records,
+        files=names,
+        audit=audit,
+    )
+    if result.format == "hf":
+        from hardgen.export import hf
+
+        hf.push(data, repo_id, private=private, token=token)
+        hub.push_files(repo_id, base, [result.manifest], card, private=private, token=token)
+    else:
+        hub.push_files(repo_id, base, [*files, result.manifest], card, private=private, token=token)
 
 
 def detect_format(path: str | Path) -> str:

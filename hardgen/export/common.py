@@ -17,11 +17,13 @@ import json
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from functools import cache
 from pathlib import Path
 from typing import Any
 
 from pydantic import Field, JsonValue
 
+from hardgen.calls import DEFAULT_CALL_STYLE, CallStyle
 from hardgen.schema import JSONDict, Model, Observation, Step, ToolCall, ToolSpec, Trajectory, Turn
 
 FORMAT_VERSION = 1
@@ -122,6 +124,8 @@ class RunSource:
     run_id: str
     options: EnvOptions
     count: int
+    call_format: CallStyle = DEFAULT_CALL_STYLE
+    settings: JSONDict = field(default_factory=dict)
 
     @classmethod
     def open(cls, run_dir: str | Path) -> RunSource:
@@ -137,11 +141,17 @@ class RunSource:
             info = store.info()
             count = store.count("kept")
         run_id = info.get("run_id")
+        settings = info.get("settings")
+        settings = settings if isinstance(settings, dict) else {}
+        export = settings.get("export")
+        style = export.get("call_format") if isinstance(export, dict) else None
         return cls(
             run_dir=path,
             run_id=run_id if isinstance(run_id, str) and run_id else path.name,
-            options=EnvOptions.from_settings(info.get("settings")),
+            options=EnvOptions.from_settings(settings),
             count=count,
+            call_format="python" if style == "python" else DEFAULT_CALL_STYLE,
+            settings=settings,
         )
 
     def trajectories(self) -> Iterator[Trajectory]:
@@ -159,6 +169,36 @@ def dataset_name(run_id: str) -> str:
 
 
 # ----------------------------------------------------------------------------- content conversions
+
+SYSTEM_TEMPLATES = {"python": "tool_system.j2", "hermes": "tool_system_hermes.j2"}
+
+
+@cache
+def _environment() -> Any:
+    import jinja2
+
+    env = jinja2.Environment(
+        loader=jinja2.PackageLoader("hardgen", "templates"),
+        undefined=jinja2.StrictUndefined,
+        keep_trailing_newline=False,
+        autoescape=False,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    env.filters["json"] = lambda v: json.dumps(v, sort_keys=True, ensure_ascii=False)
+    return env
+
+
+@cache
+def _system_prompt_cached(tools_key: str, style: str) -> str:
+    tools = [ToolSpec.model_validate(t) for t in json.loads(tools_key)]
+    return str(_environment().get_template(SYSTEM_TEMPLATES[style]).render(tools=tools))
+
+
+def system_prompt(tools: list[ToolSpec], style: CallStyle = "python") -> str:
+    """A system message with the tools and the answer format of a call style (what the reward checks)."""
+    key = json.dumps([t.model_dump(mode="json") for t in tools], sort_keys=True)
+    return _system_prompt_cached(key, style)
 
 
 def observation_text(observation: Observation) -> str:

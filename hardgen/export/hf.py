@@ -12,7 +12,6 @@ loads with every ``datasets`` version; ``json.loads`` it before ``apply_chat_tem
 from __future__ import annotations
 
 import json
-import os
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -29,6 +28,7 @@ from hardgen.export.common import (
     export_meta,
     openai_tools,
 )
+from hardgen.export.manifest import atomic_folder
 
 
 def features() -> Any:
@@ -56,19 +56,14 @@ def _records(source: RunSource) -> Iterator[dict[str, object]]:
         }
 
 
-def write(
-    source: RunSource, out: Path, name: str, *, push_to_hub: str | None = None, private: bool = True
-) -> tuple[list[Path], int]:
-    """Save the dataset to the folder ``out``; push it to the Hub as ``push_to_hub`` when given."""
+def write(source: RunSource, out: Path, name: str) -> tuple[list[Path], int]:
+    """Save the dataset to the folder ``out`` (written beside it, then renamed into place)."""
     import datasets
 
-    token = None
-    if push_to_hub:
-        token = _hub_token()
     if out.exists() and any(out.iterdir()) and not (out / "state.json").exists():
         raise ExportError(f"{out} exists and is not a saved dataset; choose an empty or new folder")
     # The generator streams trajectories into Arrow files in a private cache, removed afterwards.
-    with _quiet(), tempfile.TemporaryDirectory(prefix="hardgen-hf-") as cache:
+    with _quiet(), tempfile.TemporaryDirectory(prefix="hardgen-hf-") as cache, atomic_folder(out) as temp:
         if source.count:
             dataset = datasets.Dataset.from_generator(
                 _records, gen_kwargs={"source": source}, features=features(), cache_dir=cache
@@ -76,9 +71,7 @@ def write(
         else:
             dataset = datasets.Dataset.from_dict({k: [] for k in features()}, features=features())
         dataset.info.description = f"hardgen trajectories of run {source.run_id}"
-        dataset.save_to_disk(str(out))
-        if push_to_hub:
-            dataset.push_to_hub(push_to_hub, private=private, token=token)
+        dataset.save_to_disk(str(temp))
         count = len(dataset)
         del dataset
     return [out], count
@@ -98,21 +91,13 @@ def _quiet() -> Iterator[None]:
             ds_logging.enable_progress_bar()
 
 
-def _hub_token() -> str:
-    token = os.environ.get("HF_TOKEN")
-    if not token:
-        try:
-            from huggingface_hub import get_token
+def push(path: Path, repo_id: str, *, private: bool, token: str) -> None:
+    """Push a saved dataset folder with ``datasets`` (parquet shards the Hub's viewer and loader read)."""
+    import datasets
 
-            token = get_token()
-        except ImportError:
-            token = None
-    if not token:
-        raise ExportError(
-            "pushing to the Hub needs a token: set HF_TOKEN or run `huggingface-cli login`; "
-            "the dataset was not exported"
-        )
-    return token
+    with _quiet():
+        dataset = datasets.load_from_disk(str(path))
+        dataset.push_to_hub(repo_id, private=private, token=token)
 
 
 def read_replays(path: Path) -> Iterator[Replay]:

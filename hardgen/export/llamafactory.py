@@ -13,6 +13,13 @@ One record per trajectory::
      "tools": "[{\\"name\\": ..., \\"description\\": ..., \\"parameters\\": {...}}]",
      "hardgen": "<ExportMeta JSON>"}
 
+That is the ``hermes`` call style (the default): LLaMA-Factory's tool formatter turns the function_call
+turn into the model's own call format, one ``<tool_call>`` JSON block per call with the ``qwen``/``qwen3``
+templates, and the ``tools`` column into the template's tool system prompt. With the ``python`` call
+style a record starts with hardgen's own system message (tools and answer format) and has no ``tools``
+column; each step is an ``assistant`` turn with the text the model must write
+(``<think>...</think>`` then ``<tool_call>[f(a=1), ...]</tool_call>``), followed by its observation.
+
 Choices that avoid known pains of tool data in LLaMA-Factory:
 
 * The CoT that goes with a call stays in the ``function_call`` turn as a leading ``<think>`` block,
@@ -36,6 +43,7 @@ from pathlib import Path
 
 from pydantic import JsonValue
 
+from hardgen.calls import CALL_OPEN, DEFAULT_CALL_STYLE, CallStyle, parse_response, render_response
 from hardgen.export.common import (
     META_KEY,
     ExportError,
@@ -48,8 +56,10 @@ from hardgen.export.common import (
     parse_call_objects,
     read_jsonl_records,
     responses,
+    system_prompt,
     tool_dicts,
 )
+from hardgen.export.manifest import atomic_file, write_text_atomic
 from hardgen.schema import Trajectory
 
 ROLE_USER, ROLE_ASSISTANT = "user", "assistant"
@@ -59,12 +69,15 @@ THINK_OPEN, THINK_CLOSE = "<think>", "</think>"
 DATASET_INFO = "dataset_info.json"
 
 
-def dataset_info_entry(file_name: str) -> dict[str, JsonValue]:
+def dataset_info_entry(file_name: str, style: CallStyle = DEFAULT_CALL_STYLE) -> dict[str, JsonValue]:
     """The ``dataset_info.json`` entry that tells LLaMA-Factory how to read the file."""
+    columns: dict[str, JsonValue] = {"messages": "messages"}
+    if style == "hermes":
+        columns["tools"] = "tools"
     return {
         "file_name": file_name,
         "formatting": "sharegpt",
-        "columns": {"messages": "messages", "tools": "tools"},
+        "columns": columns,
         "tags": {
             "role_tag": "role",
             "content_tag": "content",
@@ -83,8 +96,11 @@ def function_call_content(cot: str, calls: list[dict[str, JsonValue]]) -> str:
 
 
 def record(trajectory: Trajectory, source: RunSource) -> dict[str, JsonValue]:
-    """One trajectory as a LLaMA-Factory ShareGPT record."""
+    """One trajectory as a LLaMA-Factory ShareGPT record, in the source's call style."""
+    python = source.call_format == "python"
     messages: list[JsonValue] = []
+    if python:
+        messages.append({"role": ROLE_SYSTEM, "content": system_prompt(trajectory.tools, "python")})
     for turn in trajectory.turns:
         messages.append({"role": ROLE_USER, "content": turn.query.text})
         for response in responses(turn):
@@ -92,15 +108,18 @@ def record(trajectory: Trajectory, source: RunSource) -> dict[str, JsonValue]:
                 messages.append({"role": ROLE_ASSISTANT, "content": turn.summary})
                 continue
             step = response.step
-            messages.append(
-                {"role": ROLE_FUNCTION, "content": function_call_content(step.cot, calls_json(step.calls))}
-            )
+            if python:
+                text = render_response(step.cot, step.calls, style="python")
+                messages.append({"role": ROLE_ASSISTANT, "content": text})
+            else:
+                content = function_call_content(step.cot, calls_json(step.calls))
+                messages.append({"role": ROLE_FUNCTION, "content": content})
             messages.append({"role": ROLE_OBSERVATION, "content": joined_observations(step.observations)})
-    return {
-        "messages": messages,
-        "tools": json.dumps(tool_dicts(trajectory.tools), ensure_ascii=False),
-        META_KEY: export_meta(trajectory, source.options).to_json(),
-    }
+    rec: dict[str, JsonValue] = {"messages": messages}
+    if not python:
+        rec["tools"] = json.dumps(tool_dicts(trajectory.tools), ensure_ascii=False)
+    rec[META_KEY] = export_meta(trajectory, source.options).to_json()
+    return rec
 
 
 def output_paths(out: Path, name: str) -> tuple[Path, Path]:
@@ -117,9 +136,8 @@ def write(source: RunSource, out: Path, name: str) -> tuple[list[Path], int]:
         The files written and the number of records.
     """
     data_path, info_path = output_paths(out, name)
-    data_path.parent.mkdir(parents=True, exist_ok=True)
     count = 0
-    with data_path.open("w", encoding="utf-8") as fh:
+    with atomic_file(data_path) as temp, temp.open("w", encoding="utf-8") as fh:
         for trajectory in source.trajectories():
             fh.write(json.dumps(record(trajectory, source), ensure_ascii=False))
             fh.write("\n")
@@ -133,8 +151,8 @@ def write(source: RunSource, out: Path, name: str) -> tuple[list[Path], int]:
         if not isinstance(loaded, dict):
             raise ExportError(f"{info_path} exists but is not a JSON object; fix or remove it")
         info = loaded
-    info[name] = dataset_info_entry(data_path.name)
-    info_path.write_text(json.dumps(info, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    info[name] = dataset_info_entry(data_path.name, source.call_format)
+    write_text_atomic(info_path, json.dumps(info, indent=2, ensure_ascii=False) + "\n")
     return [data_path, info_path], count
 
 
@@ -174,6 +192,13 @@ def replay(rec: dict[str, object], where: str) -> Replay:
         expect_observation = False
         if role == ROLE_USER:
             turn, step = turn + 1, 0
+        elif role == ROLE_ASSISTANT and CALL_OPEN in content:
+            parsed = parse_response(content)
+            if parsed.error or not parsed.calls:
+                raise ExportError(f"{where} message {i}: the calls cannot be read: {parsed.error}")
+            steps.append(ReplayStep(turn=turn, step=step, calls=parsed.calls, observed=[], joined=True))
+            step += 1
+            expect_observation = True
         elif role == ROLE_FUNCTION:
             _, body = split_function_call(content)
             try:

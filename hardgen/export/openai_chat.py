@@ -10,9 +10,11 @@ One record per trajectory::
         {"role": "tool", "tool_call_id": "call_0_0_0", "name": "get_zipcode", "content": "<result JSON>"},
         ...
         {"role": "assistant", "content": "<summary>"}],
-     "tools": [{"type": "function", "function": {"name": ..., "description": ..., "parameters": {...}}}],
+     "tools": "[{\"type\": \"function\", \"function\": {\"name\": ..., \"parameters\": {...}}}]",
      "hardgen": "<ExportMeta JSON>"}
 
+``tools`` is a JSON string (``json.loads`` it before ``apply_chat_template(tools=...)``): the schemas of
+different tools give the same key different JSON types, which ``datasets`` 4.x cannot load as objects.
 The CoT is kept in ``reasoning_content``, the field reasoning models' chat templates (Qwen3, DeepSeek-R1)
 and servers (vLLM, SGLang) use. A parallel step is one assistant message with several tool calls, each
 answered by its own ``tool`` message.
@@ -41,6 +43,7 @@ from hardgen.export.common import (
     read_jsonl_records,
     responses,
 )
+from hardgen.export.manifest import atomic_file
 from hardgen.schema import Trajectory
 
 # Every message has every key in the uniform form (Arrow needs one struct type for all messages).
@@ -92,10 +95,11 @@ def messages(trajectory: Trajectory, *, uniform: bool = False) -> list[dict[str,
 
 def record(trajectory: Trajectory, source: RunSource) -> dict[str, JsonValue]:
     msgs: list[JsonValue] = list(messages(trajectory))
-    tools: list[JsonValue] = list(openai_tools(trajectory.tools))
     return {
         "messages": msgs,
-        "tools": tools,
+        # A JSON string: tool schemas differ in shape and type from tool to tool, which Arrow's JSON
+        # reader (datasets 4.x) cannot unify; LLaMA-Factory's readers take the string as it is.
+        "tools": json.dumps(openai_tools(trajectory.tools), ensure_ascii=False),
         META_KEY: export_meta(trajectory, source.options).to_json(),
     }
 
@@ -106,9 +110,8 @@ def output_path(out: Path, name: str) -> Path:
 
 def write(source: RunSource, out: Path, name: str) -> tuple[list[Path], int]:
     path = output_path(out, name)
-    path.parent.mkdir(parents=True, exist_ok=True)
     count = 0
-    with path.open("w", encoding="utf-8") as fh:
+    with atomic_file(path) as temp, temp.open("w", encoding="utf-8") as fh:
         for trajectory in source.trajectories():
             fh.write(json.dumps(record(trajectory, source), ensure_ascii=False))
             fh.write("\n")

@@ -5,14 +5,16 @@ response (Section 4.1). A row holds:
 
 * ``data_source``: ``"hardgen"``;
 * ``prompt``: the chat messages before the response: a system message with the tools and the answer
-  format, the user queries, the earlier responses in the reasoning template (``<think>`` then one
-  ``<tool_call>`` block) and the tool results (``role: tool``, one per call);
+  format, the user queries, the earlier responses in the reasoning template (``<think>`` then the calls
+  in the dataset's call style, see :data:`hardgen.calls.CallStyle`) and the tool results
+  (``role: tool``, one per call);
 * ``ability``: ``"tool_use"``;
 * ``reward_model``: ``{"style": "rule", "ground_truth": "<JSON list of the response's calls>"}``; a
   turn's closing summary has no call, so its ground truth is ``"[]"`` (eq. 6's no-call branch);
 * ``extra_info``: ``index``, ``split``, ``trajectory_id``, ``turn``, ``step``, ``kind`` (``call`` or
-  ``answer``), ``tools`` (the tool schemas the reward uses for defaults and types) and ``hardgen`` (the
-  verify metadata, on the first row of each trajectory only, to keep the file small);
+  ``answer``), ``tools`` (the tool schemas the reward uses for defaults and types), ``call_format``
+  (the call style the reward expects) and ``hardgen`` (the verify metadata, on the first row of each
+  trajectory only, to keep the file small);
 * ``tools``: the trajectory's tools in OpenAI format (a JSON string), for agent loops that pass tools
   to the chat template themselves.
 
@@ -24,11 +26,9 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from functools import cache
 from pathlib import Path
 from typing import Any
 
-import jinja2
 from pydantic import JsonValue
 
 from hardgen.calls import parse_response, render_response
@@ -45,39 +45,15 @@ from hardgen.export.common import (
     openai_tools,
     parse_call_objects,
     responses,
+    system_prompt,
 )
-from hardgen.schema import ToolSpec, Trajectory
+from hardgen.export.manifest import atomic_file, write_text_atomic
+from hardgen.schema import Trajectory
 
 DATA_SOURCE = "hardgen"
 ABILITY = "tool_use"
 SPLIT = "train"
 BATCH_ROWS = 2048
-SYSTEM_TEMPLATE = "tool_system.j2"
-
-
-@cache
-def _environment() -> jinja2.Environment:
-    env = jinja2.Environment(
-        loader=jinja2.PackageLoader("hardgen", "templates"),
-        undefined=jinja2.StrictUndefined,
-        keep_trailing_newline=False,
-        autoescape=False,
-        trim_blocks=True,
-        lstrip_blocks=True,
-    )
-    env.filters["json"] = lambda v: json.dumps(v, sort_keys=True, ensure_ascii=False)
-    return env
-
-
-@cache
-def _system_prompt_cached(tools_key: str) -> str:
-    tools = [ToolSpec.model_validate(t) for t in json.loads(tools_key)]
-    return _environment().get_template(SYSTEM_TEMPLATE).render(tools=tools)
-
-
-def system_prompt(tools: list[ToolSpec]) -> str:
-    """The system message of every prompt: the tools and the reasoning template the reward checks."""
-    return _system_prompt_cached(json.dumps([t.model_dump(mode="json") for t in tools], sort_keys=True))
 
 
 def _schema() -> Any:
@@ -101,6 +77,7 @@ def _schema() -> Any:
                         ("step", pa.int64()),
                         ("kind", pa.string()),
                         ("tools", pa.string()),
+                        ("call_format", pa.string()),
                         (META_KEY, pa.string()),
                     ]
                 ),
@@ -114,7 +91,8 @@ def rows(trajectory: Trajectory, source: RunSource, first_index: int) -> list[di
     """The rows of one trajectory: one per assistant response, each with the context before it."""
     tools_json = json.dumps(openai_tools(trajectory.tools), ensure_ascii=False)
     meta = export_meta(trajectory, source.options).to_json()
-    context: list[JsonValue] = [{"role": "system", "content": system_prompt(trajectory.tools)}]
+    style = source.call_format
+    context: list[JsonValue] = [{"role": "system", "content": system_prompt(trajectory.tools, style)}]
     out: list[dict[str, JsonValue]] = []
     for turn in trajectory.turns:
         context.append({"role": "user", "content": turn.query.text})
@@ -137,6 +115,7 @@ def rows(trajectory: Trajectory, source: RunSource, first_index: int) -> list[di
                         "step": step.index if step is not None else len(turn.steps),
                         "kind": "answer" if step is None else "call",
                         "tools": tools_json,
+                        "call_format": style,
                         META_KEY: meta if not out else "",
                     },
                     "tools": tools_json,
@@ -145,7 +124,8 @@ def rows(trajectory: Trajectory, source: RunSource, first_index: int) -> list[di
             if step is None:
                 context.append({"role": "assistant", "content": turn.summary})
                 continue
-            context.append({"role": "assistant", "content": render_response(step.cot, step.calls)})
+            shown = render_response(step.cot, step.calls, style=style)
+            context.append({"role": "assistant", "content": shown})
             context.extend({"role": "tool", "content": observation_text(o)} for o in step.observations)
     return out
 
@@ -160,11 +140,10 @@ def write(source: RunSource, out: Path, name: str) -> tuple[list[Path], int]:
     import pyarrow.parquet as pq
 
     path = output_path(out, name)
-    path.parent.mkdir(parents=True, exist_ok=True)
     schema = _schema()
     count = 0
     batch: list[dict[str, JsonValue]] = []
-    with pq.ParquetWriter(path, schema, compression="zstd") as writer:
+    with atomic_file(path) as temp, pq.ParquetWriter(temp, schema, compression="zstd") as writer:
         for trajectory in source.trajectories():
             batch.extend(rows(trajectory, source, count + len(batch)))
             if len(batch) >= BATCH_ROWS:
@@ -174,7 +153,16 @@ def write(source: RunSource, out: Path, name: str) -> tuple[list[Path], int]:
         if batch or count == 0:
             writer.write_table(pa.Table.from_pylist(batch, schema=schema))
             count += len(batch)
-    return [path], count
+    reward = path.with_name(f"{path.stem}_reward.py")
+    write_text_atomic(reward, reward_module_text())
+    return [path, reward], count
+
+
+def reward_module_text() -> str:
+    """The standard-library reward module (:mod:`hardgen.export.verl_reward`) to write beside a parquet."""
+    from importlib.resources import files
+
+    return files("hardgen.export").joinpath("verl_reward.py").read_text(encoding="utf-8")
 
 
 # ------------------------------------------------------------------------------------------ reading
