@@ -257,7 +257,9 @@ async def run_self_eval(runner: Any, deps: Deps, store: ResultStore) -> dict[str
                         store.add_self_eval(tool, n, verdict != "pass", verdict)
                 if durability != "none" and not runner.keep_checkpoints:
                     await saver.adelete_thread(thread)
+                runner.item_done(state.usage)
 
+        runner.start_phase("phase I", len(owner), len(owner) - len(todo))
         await asyncio.gather(*(one(t) for t in todo))
     for tool, target, failed, reason in store.self_eval_results():
         if not reason.startswith("skipped"):

@@ -43,7 +43,9 @@ from langchain_openai import ChatOpenAI
 from pydantic import SecretStr
 
 from hardgen.agents.base import AgentError
+from hardgen.agents.llm.limits import note_response, rate_slot
 from hardgen.config import AgentConfig, ConfigError
+from hardgen.live import record_http
 from hardgen.schema import TokenUsage, ToolCall, canonical_json
 
 logger = logging.getLogger(__name__)
@@ -156,7 +158,9 @@ def make_chat_model(config: AgentConfig) -> ChatOpenAI:
     if model is None:
         extra: dict[str, Any] = {}
         if loop is not None:
-            extra["http_async_client"] = openai.DefaultAsyncHttpxClient()
+            extra["http_async_client"] = openai.DefaultAsyncHttpxClient(
+                event_hooks={"response": [_response_hook(base_url)]}
+            )
         model = ReasoningChatOpenAI(
             model=config.model,
             base_url=base_url,
@@ -272,6 +276,7 @@ async def call_model(
     base_url = resolve_base_url(config.base_url)
     where = f"{config.model} at {base_url}"
     async with _endpoint_semaphore(base_url):
+        slot = await rate_slot(base_url, messages)  # requests and tokens per minute (limits.py)
         try:
             message = await model.ainvoke(list(messages), **kwargs)
         except openai.APITimeoutError as exc:
@@ -296,7 +301,20 @@ async def call_model(
             ) from exc
     if not isinstance(message, AIMessage):
         raise LLMAgentError("llm:bad_response", f"{role}: {where} sent no assistant message")
-    return _reply(message, role=role, model_name=config.model)
+    reply = _reply(message, role=role, model_name=config.model)
+    slot.used(reply.usage.prompt_tokens + reply.usage.completion_tokens)
+    return reply
+
+
+def _response_hook(base_url: str) -> Any:
+    """An httpx response hook: every answer of ``base_url``, retries included, is counted for the live
+    figures, and a Retry-After pauses the endpoint for every role (limits.py)."""
+
+    async def hook(response: Any) -> None:
+        note_response(base_url, response.status_code, response.headers)
+        record_http(response.status_code)
+
+    return hook
 
 
 def _hint(exc: openai.APIStatusError) -> str:
