@@ -32,6 +32,7 @@ from hardgen.graphs.state import GenerateState, ItemPlan, derive_seed, rng_for
 from hardgen.live import LiveFigures, LiveWriter, deferred_count, read_live, role_prices, uses_estimates
 from hardgen.schema import Trajectory, Turn
 from hardgen.store import ResultStore
+from hardgen.tracing import thread_config
 
 log = logging.getLogger(__name__)
 
@@ -438,6 +439,7 @@ class Runner:
             context=deps,
             durability=durability,
             is_finished=lambda v: GenerateState.model_validate(v).status != "running",
+            trace=thread_config(self.run_id, "generate", item=plan.item),
         )
         return _finished(values, plan.item)
 

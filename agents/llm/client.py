@@ -47,6 +47,7 @@ from hardgen.agents.llm.limits import note_response, rate_slot
 from hardgen.config import AgentConfig, ConfigError
 from hardgen.live import record_http
 from hardgen.schema import TokenUsage, ToolCall, canonical_json
+from hardgen.tracing import model_call_config
 
 logger = logging.getLogger(__name__)
 
@@ -278,7 +279,7 @@ async def call_model(
     async with _endpoint_semaphore(base_url):
         slot = await rate_slot(base_url, messages)  # requests and tokens per minute (limits.py)
         try:
-            message = await model.ainvoke(list(messages), **kwargs)
+            message = await model.ainvoke(list(messages), model_call_config(role), **kwargs)
         except openai.APITimeoutError as exc:
             raise LLMAgentError(
                 "llm:timeout",
