@@ -130,7 +130,7 @@ class LiveFigures:
         """The figures as JSON: rates per second over the recent window, totals, cost and ETA."""
         now = time.monotonic()
         self._trim(now)
-        span = max(1e-9, min(self.window_s, now - self.started))
+        span = max(1.0, min(self.window_s, now - self.started))  # no absurd rates in the first second
         items = sum(e.items for e in self.events)
         calls = sum(e.calls for e in self.events)
         per_role: dict[str, dict[str, float]] = {}
