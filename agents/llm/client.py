@@ -19,6 +19,9 @@ Decisions (each covered by tests against a real local HTTP server):
   flight to a server, whichever roles share it. The runner passes
   ``settings.agents.max_concurrency_per_endpoint`` to :func:`set_default_endpoint_limit`; a role's
   ``options.max_concurrency_per_endpoint`` sets its endpoint's own limit (:func:`set_endpoint_limit`).
+* **Rate limits**: requests and tokens per minute per endpoint (``agents.endpoints``) and the endpoint-wide
+  pause after a ``Retry-After`` live in :mod:`hardgen.agents.llm.limits`; :func:`call_model` waits for
+  a slot there (inside the concurrency limit) and settles the tokens afterwards.
 * **No structured-output mode**: answers are requested as plain text and parsed by the roles, because a
   ``json_schema`` response format breaks on reasoning models that write ``<think>`` text inline.
 """
