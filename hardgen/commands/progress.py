@@ -80,9 +80,7 @@ class LiveDisplay:
     def figures_table(self, table_type: Any) -> Any:
         f = self.figures
         assert f is not None
-        table = table_type(
-            box=None, show_header=True, padding=(0, 2), title=figures_line(f), title_justify="left"
-        )
+        table = table_type(box=None, show_header=True, padding=(0, 2))
         est = " (estimated)" if f["tokens_estimated"] else ""
         table.add_column("role")
         table.add_column(f"prompt tokens/s{est}", justify="right")
