@@ -100,6 +100,10 @@ class LiveFigures:
         self.events: deque[_Event] = deque()
         self.tokens: dict[str, list[int]] = {}
         self.calls = 0
+        # Running sums over the events in the window (added on arrival, taken off when they leave it).
+        self._w_items = 0
+        self._w_calls = 0
+        self._w_tokens: dict[str, list[int]] = {}
         self._http_start = HTTP.total
         self._retry_start = HTTP.retryable
 
@@ -117,28 +121,34 @@ class LiveFigures:
             totals[1] += u.completion_tokens
         self.calls += event.calls
         self.events.append(event)
+        self._count(event, +1)
         self.done = self.done + 1 if done is None else done
         if kept is not None:
             self.kept = kept
         self._trim(event.at)
 
+    def _count(self, event: _Event, sign: int) -> None:
+        self._w_items += sign * event.items
+        self._w_calls += sign * event.calls
+        for role, (p, c) in event.tokens.items():
+            row = self._w_tokens.setdefault(role, [0, 0])
+            row[0] += sign * p
+            row[1] += sign * c
+
     def _trim(self, now: float) -> None:
         while self.events and self.events[0].at < now - self.window_s:
-            self.events.popleft()
+            self._count(self.events.popleft(), -1)
 
     def snapshot(self) -> dict[str, Any]:
         """The figures as JSON: rates per second over the recent window, totals, cost and ETA."""
         now = time.monotonic()
         self._trim(now)
         span = max(1.0, min(self.window_s, now - self.started))  # no absurd rates in the first second
-        items = sum(e.items for e in self.events)
-        calls = sum(e.calls for e in self.events)
-        per_role: dict[str, dict[str, float]] = {}
-        for e in self.events:
-            for role, (p, c) in e.tokens.items():
-                row = per_role.setdefault(role, {"prompt_tokens_per_s": 0.0, "completion_tokens_per_s": 0.0})
-                row["prompt_tokens_per_s"] += p / span
-                row["completion_tokens_per_s"] += c / span
+        items, calls = self._w_items, self._w_calls
+        per_role = {
+            role: {"prompt_tokens_per_s": p / span, "completion_tokens_per_s": c / span}
+            for role, (p, c) in self._w_tokens.items()
+        }
         items_per_s = items / span
         remaining = max(0, self.total - self.done)
         cost = self.cost()
