@@ -13,9 +13,10 @@ from __future__ import annotations
 import functools
 from collections.abc import Awaitable, Callable
 from contextvars import ContextVar
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
-from langchain_core.runnables import RunnableConfig
+if TYPE_CHECKING:  # the runner imports this module; langchain_core loads only when a graph runs
+    from langchain_core.runnables import RunnableConfig
 
 _POSITION: ContextVar[dict[str, Any] | None] = ContextVar("hardgen_trace_position", default=None)
 
