@@ -274,11 +274,12 @@ class Runner:
 
     # ------------------------------------------------------------------ live figures
 
-    def start_phase(self, phase: str, total: int, done: int) -> LiveFigures:
+    def start_phase(self, phase: str, total: int, done: int, kept: int = 0) -> LiveFigures:
         """Begin a phase's live figures (``phase I`` over tools, ``phases II-III`` over items)."""
         self.figures = LiveFigures(
             phase, total, done, prices=role_prices(self.settings), estimated=uses_estimates(self.settings)
         )
+        self.figures.kept = kept
         self._publish(force=True)
         return self.figures
 
@@ -410,7 +411,7 @@ class Runner:
 
             if self._on_progress:
                 self._on_progress(finished, total, store.count("kept"))
-            self.start_phase("phases II-III", total, finished).kept = store.count("kept")
+            self.start_phase("phases II-III", total, finished, kept=store.count("kept"))
             await asyncio.gather(*(one(p) for p in todo))
         self._save_final_graph(deps, store)
         return RunSummary(
