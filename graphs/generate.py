@@ -20,19 +20,20 @@ from langgraph.graph.state import CompiledStateGraph
 from hardgen.graphs import nodes
 from hardgen.graphs.deps import Deps
 from hardgen.graphs.state import GenerateState
+from hardgen.tracing import traced_node
 
 
 def build_builder() -> StateGraph[GenerateState, Deps, GenerateState, GenerateState]:
     """The uncompiled graph; compile it with the checkpointer of your choice."""
     g = StateGraph(GenerateState, context_schema=Deps)
     g.add_node("sample_trace", nodes.sample_trace)
-    g.add_node("tool_maker", nodes.tool_maker)
-    g.add_node("query_generator", nodes.query_generator)
-    g.add_node("reasoner", nodes.reasoner)
+    g.add_node("tool_maker", traced_node(nodes.tool_maker))
+    g.add_node("query_generator", traced_node(nodes.query_generator))
+    g.add_node("reasoner", traced_node(nodes.reasoner))
     g.add_node("check", nodes.check)
-    g.add_node("verifier", nodes.verifier)
+    g.add_node("verifier", traced_node(nodes.verifier))
     g.add_node("execute_step", nodes.execute_step)
-    g.add_node("summarize", nodes.summarize)
+    g.add_node("summarize", traced_node(nodes.summarize))
     g.add_node("finish", nodes.finish)
     g.add_node("discard", nodes.discard)
 

@@ -28,6 +28,7 @@ from hardgen.graphs.threads import run_thread
 from hardgen.guards import advanced_tool_problems, query_problems
 from hardgen.schema import Step, Trace, TraceStep, canonical_json
 from hardgen.store import ResultStore
+from hardgen.tracing import thread_config, traced_node
 
 log = logging.getLogger(__name__)
 Update = dict[str, Any]
@@ -197,9 +198,9 @@ def route_after_judge(state: SelfEvalState, runtime: Runtime[Deps]) -> Literal["
 def build_self_eval_graph(checkpointer: Any = None) -> Any:
     g = StateGraph(SelfEvalState, context_schema=Deps)
     g.add_node("se_sample", se_sample)
-    g.add_node("se_tool_maker", se_tool_maker)
-    g.add_node("se_query", se_query)
-    g.add_node("target_act", target_act)
+    g.add_node("se_tool_maker", traced_node(se_tool_maker))
+    g.add_node("se_query", traced_node(se_query))
+    g.add_node("target_act", traced_node(target_act))
     g.add_node("target_execute", target_execute)
     g.add_node("judge", judge)
     g.add_edge(START, "se_sample")
@@ -244,6 +245,7 @@ async def run_self_eval(runner: Any, deps: Deps, store: ResultStore) -> dict[str
                     lambda: _initial(runner, settings, tool, owner),
                     context=deps,
                     durability=durability,
+                    trace=thread_config(runner.run_id, "self_eval", tool=tool),
                 )
                 state = SelfEvalState.model_validate(out)
                 if state.skipped:
@@ -257,7 +259,9 @@ async def run_self_eval(runner: Any, deps: Deps, store: ResultStore) -> dict[str
                         store.add_self_eval(tool, n, verdict != "pass", verdict)
                 if durability != "none" and not runner.keep_checkpoints:
                     await saver.adelete_thread(thread)
+                runner.item_done(state.usage)
 
+        runner.start_phase("phase I", len(owner), len(owner) - len(todo))
         await asyncio.gather(*(one(t) for t in todo))
     for tool, target, failed, reason in store.self_eval_results():
         if not reason.startswith("skipped"):

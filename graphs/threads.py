@@ -15,6 +15,7 @@ async def run_thread(
     context: Any,
     durability: str,
     is_finished: Callable[[Any], bool] = lambda values: True,
+    trace: dict[str, Any] | None = None,
 ) -> Any:
     """Run a thread and return its final state values.
 
@@ -23,8 +24,13 @@ async def run_thread(
     caller's bookkeeping): its values are returned as they are, unless ``is_finished`` says it never
     really finished, in which case it is started over. A thread with no checkpoint starts from
     ``start()``. With ``durability="none"`` there are no checkpoints and every run starts fresh.
+    ``trace`` adds ``metadata``, ``tags`` and ``run_name`` for tracing (:mod:`hardgen.tracing`).
     """
-    config: dict[str, Any] = {"configurable": {"thread_id": thread_id}, "recursion_limit": 10_000}
+    config: dict[str, Any] = {
+        "configurable": {"thread_id": thread_id},
+        "recursion_limit": 10_000,
+        **(trace or {}),
+    }
     if durability == "none":
         return await graph.ainvoke(start(), config, context=context)
     kwargs: dict[str, Any] = {"context": context, "durability": durability}

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import copy
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 import yaml
 from pydantic import Field, JsonValue, ValidationError, field_validator, model_validator
@@ -48,6 +50,18 @@ class TargetConfig(AgentConfig):
     name: str = "offline-target"
 
 
+class EndpointConfig(Model):
+    """Limits and prices of one endpoint (a base URL), shared by every role that talks to it."""
+
+    rpm: float | None = Field(default=None, gt=0, description="Requests per minute, spaced evenly.")
+    tpm: float | None = Field(default=None, gt=0, description="Prompt + completion tokens per minute.")
+    max_concurrency: int | None = Field(default=None, ge=1, description="Requests in flight at once.")
+    prompt_price: float | None = Field(default=None, ge=0, description="Price per million prompt tokens.")
+    completion_price: float | None = Field(
+        default=None, ge=0, description="Price per million completion tokens."
+    )
+
+
 class AgentsConfig(Model):
     tool_maker: AgentConfig = Field(default_factory=AgentConfig)
     query_generator: AgentConfig = Field(default_factory=AgentConfig)
@@ -55,6 +69,10 @@ class AgentsConfig(Model):
     verifier: AgentConfig = Field(default_factory=AgentConfig)
     summarizer: AgentConfig = Field(default_factory=AgentConfig)
     max_concurrency_per_endpoint: int = Field(default=64, ge=1)
+    endpoints: dict[str, EndpointConfig] = Field(
+        default_factory=dict,
+        description="Per base URL (as the roles write it): rpm, tpm, max_concurrency and prices.",
+    )
 
 
 class BackendConfig(Model):
@@ -159,11 +177,18 @@ class Settings(Model):
         data.pop("export", None)
         data["run"].pop("concurrency", None)
         data["run"].pop("durability", None)
+        data["agents"].pop("endpoints", None)  # limits and prices do not change the data
         return content_hash(data)[:16]
 
 
-def load_settings(path: str | Path) -> Settings:
-    """Read and validate a YAML config; every problem is reported in one ConfigError."""
+def load_settings(path: str | Path, overrides: Sequence[str] = ()) -> Settings:
+    """Read and validate a YAML config; every problem is reported in one ConfigError.
+
+    Args:
+        path: The YAML file.
+        overrides: ``section.key=value`` settings (the CLI's ``--set``) applied over the file before it
+            is validated; values are read as YAML (``3``, ``true``, ``[a, b]``, ``{min: 1, max: 2}``).
+    """
     path = Path(path)
     try:
         text = path.read_text(encoding="utf-8")
@@ -175,7 +200,47 @@ def load_settings(path: str | Path) -> Settings:
         raise ConfigError(f"{path} is not valid YAML: {exc}") from exc
     if not isinstance(data, dict):
         raise ConfigError(f"{path}: the top level must be a mapping of sections")
+    if overrides:
+        data = apply_overrides(data, overrides)
+        return parse_settings(data, source=f"{path} with --set {' '.join(overrides)}")
     return parse_settings(data, source=str(path))
+
+
+def apply_overrides(data: dict[str, Any], overrides: Sequence[str]) -> dict[str, Any]:
+    """A copy of ``data`` with each ``dotted.key=value`` set; a number in the path indexes a list
+    (``self_eval.targets.0.model=...``). Keys are checked by :func:`parse_settings` afterwards.
+
+    Raises:
+        ConfigError: An override that is not ``key=value``, or a path through something that is not a
+            section.
+    """
+    data = copy.deepcopy(data)
+    for text in overrides:
+        key, sep, raw = text.partition("=")
+        parts = key.strip().split(".")
+        if not sep or not all(p.strip() for p in parts):
+            raise ConfigError(f"--set {text!r}: write it as section.key=value, e.g. run.trajectories=10")
+        try:
+            value = yaml.safe_load(raw) if raw.strip() else ""
+        except yaml.YAMLError as exc:
+            raise ConfigError(f"--set {text!r}: the value is not valid YAML: {exc}") from None
+        node: Any = data
+        for i, part in enumerate(parts):
+            last = i == len(parts) - 1
+            if isinstance(node, list) and part.isdigit() and int(part) < len(node):
+                if last:
+                    node[int(part)] = value
+                else:
+                    node = node[int(part)]
+                continue
+            if not isinstance(node, dict):
+                where = ".".join(parts[:i]) or "(top level)"
+                raise ConfigError(f"--set {text!r}: {where} is not a section, so it has no key {part!r}")
+            if last:
+                node[part] = value
+            else:
+                node = node.setdefault(part, {})
+    return data
 
 
 def parse_settings(data: dict[str, object], source: str = "config") -> Settings:

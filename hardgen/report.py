@@ -17,8 +17,9 @@ import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cache
+from itertools import islice
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 import jinja2
 from pydantic import JsonValue
@@ -31,7 +32,7 @@ from hardgen.stats import compute_stats, summary_rows
 from hardgen.store import ResultStore
 
 TEMPLATE = "report.html.j2"
-DEFAULT_MAX_TRAJECTORIES = 200
+DEFAULT_MAX_TRAJECTORIES: int | None = None  # every trajectory, kept and discarded
 
 
 @dataclass
@@ -55,25 +56,29 @@ def _environment() -> jinja2.Environment:
     env.filters["observation"] = observation_text
     env.filters["pretty"] = lambda v: json.dumps(v, indent=2, ensure_ascii=False, sort_keys=True)
     env.filters["percent"] = lambda v: f"{100 * float(v):.1f}%"
+    env.filters["thousands"] = lambda v: f"{int(v):,}" if isinstance(v, int | float) else str(v)
     return env
 
 
 def write_report(
-    run_dir: str | Path, out: str | Path, *, max_trajectories: int = DEFAULT_MAX_TRAJECTORIES
+    run_dir: str | Path, out: str | Path, *, max_trajectories: int | None = DEFAULT_MAX_TRAJECTORIES
 ) -> Path:
     """Write the report page of a run directory to ``out``.
 
     Args:
         run_dir: The run directory.
         out: The HTML file to write.
-        max_trajectories: How many trajectories the browser section holds (kept ones first).
+        max_trajectories: How many trajectories the browser holds, in item order (None: every one,
+            kept and discarded; the page shows them 50 at a time and builds a body only when opened).
 
     Raises:
         ExportError: when the folder is not a run directory.
     """
     stats = compute_stats(run_dir)
     trajectories = _sample_trajectories(Path(run_dir), max_trajectories)
-    html = render_report(stats, trajectories, audit=audit_run(run_dir))
+    html = render_report(
+        stats, trajectories, estimated_roles=_estimated_roles(Path(run_dir)), audit=audit_run(run_dir)
+    )
     path = Path(out)
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(html, encoding="utf-8")
@@ -81,9 +86,14 @@ def write_report(
 
 
 def render_report(
-    stats: dict[str, JsonValue], trajectories: list[Trajectory], *, audit: Audit | None = None
+    stats: dict[str, JsonValue],
+    trajectories: list[Trajectory],
+    estimated_roles: list[str] | None = None,
+    *,
+    audit: Audit | None = None,
 ) -> str:
     figures = make_figures(stats)
+    items = stats.get("items")
     if audit is None:
         kept = (t for t in trajectories if t.status == "kept")
         audit = audit_trajectories(kept, run_id=str(stats["run_id"]))
@@ -98,25 +108,27 @@ def render_report(
             funnel=funnel if isinstance(funnel, dict) else {},
             trajectories=trajectories,
             shown=len(trajectories),
+            kept_shown=sum(1 for t in trajectories if t.status == "kept"),
+            total_items=items if isinstance(items, int) else len(trajectories),
+            estimated_roles=estimated_roles or [],
             stats_json=json.dumps(stats, indent=2, ensure_ascii=False),
             audit=audit,
         )
     )
 
 
-def _sample_trajectories(run_dir: Path, limit: int) -> list[Trajectory]:
+def _sample_trajectories(run_dir: Path, limit: int | None) -> list[Trajectory]:
     path = run_dir / RESULTS_FILE
     if not path.is_file():
         raise ExportError(f"{run_dir} is not a run directory: it has no {RESULTS_FILE}")
-    out: list[Trajectory] = []
     with ResultStore(path) as store:
-        statuses: tuple[Literal["kept"], Literal["discarded"]] = ("kept", "discarded")
-        for status in statuses:
-            for t in store.trajectories(status):
-                if len(out) >= limit:
-                    return out
-                out.append(t)
-    return out
+        return list(islice(store.trajectories(None), limit))
+
+
+def _estimated_roles(run_dir: Path) -> list[str]:
+    """Roles whose token counts are estimates: the offline agents report them under model ``offline``."""
+    with ResultStore(run_dir / RESULTS_FILE) as store:
+        return store.estimated_usage_roles()
 
 
 # ------------------------------------------------------------------------------------------ plots
@@ -213,11 +225,15 @@ def _plot_correct_at_k(ax: Any, stats: dict[str, JsonValue]) -> None:
     ys = [100 * float(cak[str(k)]) for k in ks]  # type: ignore[arg-type]
     ax.plot(ks, ys, marker="o", color="#4C72B0")
     for k, y in zip(ks, ys, strict=True):
-        ax.annotate(f"{y:.1f}", (k, y), textcoords="offset points", xytext=(0, 6), ha="center")
+        ax.annotate(f"{y:.1f}%", (k, y), textcoords="offset points", xytext=(0, 7), ha="center")
     ax.set_xticks(ks)
     ax.set_xlabel("attempt k")
     ax.set_ylabel("% of steps correct")
-    ax.set_ylim(0, 105)
+    # Room above 100% for the labels, so none touches the frame; ticks stop at 100.
+    ax.set_ylim(0, 115)
+    ax.set_yticks(range(0, 101, 20))
+    if len(ks) > 1:
+        ax.set_xlim(min(ks) - 0.3, max(ks) + 0.3)
     return None
 
 
@@ -236,5 +252,6 @@ def _plot_funnel(ax: Any, stats: dict[str, JsonValue]) -> None:
     ax.barh(stages, ins, color="#DDDDDD", label="in")
     ax.barh(stages, outs, color="#4C72B0", label="out")
     ax.set_xlabel("items")
-    ax.legend(loc="lower right")
+    # Above the plot, not over the bars.
+    ax.legend(loc="lower center", bbox_to_anchor=(0.5, 1.0), ncol=2, frameon=False)
     return None

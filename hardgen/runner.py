@@ -20,7 +20,7 @@ import logging
 import shutil
 import sqlite3
 import traceback
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -29,8 +29,10 @@ import yaml
 
 from hardgen.config import ConfigError, Settings, load_settings
 from hardgen.graphs.state import GenerateState, ItemPlan, derive_seed, rng_for
+from hardgen.live import LiveFigures, LiveWriter, deferred_count, read_live, role_prices, uses_estimates
 from hardgen.schema import Trajectory, Turn
 from hardgen.store import ResultStore
+from hardgen.tracing import thread_config
 
 log = logging.getLogger(__name__)
 
@@ -239,6 +241,10 @@ class Runner:
         checkpointer_factory: Builds the LangGraph checkpointer as an async context manager; the default
             is ``AsyncSqliteSaver`` on ``checkpoints.sqlite``. Tests pass an in-memory one.
         on_progress: Called with (done, total, kept) after each finished item.
+        on_live: Called with the phase's :class:`~hardgen.live.LiveFigures` when a phase starts and after
+            each finished item (Phase I tools included); they are also written to ``live.json``.
+        results_factory: Opens the result store; the default is ``results.sqlite`` in the run directory
+            (``hardgen preview`` passes a temporary one).
     """
 
     def __init__(
@@ -249,6 +255,9 @@ class Runner:
         checkpointer_factory: Callable[[], Any] | None = None,
         on_progress: Callable[[int, int, int], None] | None = None,
         keep_checkpoints: bool = False,
+        on_live: Callable[[LiveFigures], None] | None = None,
+        results_factory: Callable[[], ResultStore] | None = None,
+        write_live: bool = True,
     ) -> None:
         self.settings = settings
         self.dir = RunDir(run_dir)
@@ -256,6 +265,38 @@ class Runner:
         self.open_checkpointer = checkpointer_factory or self._sqlite_checkpointer
         self._on_progress = on_progress
         self.keep_checkpoints = keep_checkpoints
+        self._on_live = on_live
+        self.open_results = results_factory or (
+            lambda: ResultStore(self.dir.results, synchronous=self.settings.run.sqlite_synchronous)
+        )
+        self.figures: LiveFigures | None = None
+        self._live_writer = LiveWriter(self.dir.path) if write_live else None
+
+    # ------------------------------------------------------------------ live figures
+
+    def start_phase(self, phase: str, total: int, done: int, kept: int = 0) -> LiveFigures:
+        """Begin a phase's live figures (``phase I`` over tools, ``phases II-III`` over items)."""
+        self.figures = LiveFigures(
+            phase, total, done, prices=role_prices(self.settings), estimated=uses_estimates(self.settings)
+        )
+        self.figures.kept = kept
+        self._publish(force=True)
+        return self.figures
+
+    def item_done(self, usage: Any, *, done: int | None = None, kept: int | None = None) -> None:
+        """Count one finished item of the current phase in the live figures."""
+        if self.figures is not None:
+            self.figures.item_finished(usage, done=done, kept=kept)
+            self._publish(force=self.figures.done >= self.figures.total)
+
+    def _publish(self, *, force: bool = False) -> None:
+        assert self.figures is not None
+        if self._live_writer is not None:
+            if force or self._live_writer.due():
+                self.figures.deferred = deferred_count(self.dir.results)
+            self._live_writer.maybe_write(self.figures, force=force)
+        if self._on_live:
+            self._on_live(self.figures)
 
     def _sqlite_checkpointer(self) -> Any:
         return sqlite_checkpointer(self.dir.checkpoints, self.settings.run.sqlite_synchronous)
@@ -297,11 +338,9 @@ class Runner:
         pool = suite_pool(self.settings.environment)
         uses_llm = self._uses_llm()
         if uses_llm:
-            from hardgen.agents.llm.client import set_default_endpoint_limit
-
-            set_default_endpoint_limit(self.settings.agents.max_concurrency_per_endpoint)
+            self.configure_endpoints()
         deps = self.build_deps()
-        store = ResultStore(self.dir.results, synchronous=self.settings.run.sqlite_synchronous)
+        store = self.open_results()
         try:
             store.set_info("run_id", self.run_id)
             store.set_info("settings", self.settings.model_dump(mode="json"))
@@ -321,6 +360,15 @@ class Runner:
                 from hardgen.agents.llm.client import aclose_chat_models
 
                 await aclose_chat_models()
+
+    def configure_endpoints(self) -> None:
+        """Concurrency, rate limits (requests and tokens per minute) of every LLM endpoint."""
+        from hardgen.agents.llm.client import set_default_endpoint_limit
+        from hardgen.agents.llm.limits import apply_endpoint_settings, reset_endpoint_rates
+
+        set_default_endpoint_limit(self.settings.agents.max_concurrency_per_endpoint)
+        reset_endpoint_rates()
+        apply_endpoint_settings(self.settings.agents.endpoints)
 
     def _uses_llm(self) -> bool:
         a = self.settings.agents
@@ -357,11 +405,13 @@ class Runner:
                     if not self.keep_checkpoints and durability != "none":
                         await saver.adelete_thread(self._thread(plan.item))
                     finished += 1
+                    self.item_done(state.usage, done=finished, kept=store.count("kept"))
                     if self._on_progress:
                         self._on_progress(finished, total, store.count("kept"))
 
             if self._on_progress:
                 self._on_progress(finished, total, store.count("kept"))
+            self.start_phase("phases II-III", total, finished, kept=store.count("kept"))
             await asyncio.gather(*(one(p) for p in todo))
         self._save_final_graph(deps, store)
         return RunSummary(
@@ -390,6 +440,7 @@ class Runner:
             context=deps,
             durability=durability,
             is_finished=lambda v: GenerateState.model_validate(v).status != "running",
+            trace=thread_config(self.run_id, "generate", item=plan.item),
         )
         return _finished(values, plan.item)
 
@@ -460,6 +511,8 @@ def run_status(run_dir: Path) -> dict[str, Any]:
                 "failed": sum(1 for *_x, failed, _r in self_eval if failed),
             },
             "tokens": store.usage_by_role(),
+            "deferred": deferred_count(rd.results),
+            "live": read_live(rd.path),
         }
 
 
@@ -473,15 +526,40 @@ class SelfEvalSummary:
     graph: Path
 
 
-def self_evaluate(config_path: Path, run_dir: Path) -> SelfEvalSummary:
-    """Phase I alone: evaluate the target models on every tool and store the failure statistics."""
+def self_evaluate(
+    config_path: Path,
+    run_dir: Path,
+    *,
+    overrides: Sequence[str] = (),
+    on_live: Callable[[LiveFigures], None] | None = None,
+) -> SelfEvalSummary:
+    """Phase I alone: evaluate the target models on every tool and store the failure statistics.
+
+    Args:
+        config_path: The YAML config.
+        run_dir: The run directory (created, or checked to hold this same run).
+        overrides: ``section.key=value`` settings over the file (``--set``).
+        on_live: Called with the live figures as tools finish (the progress display).
+    """
     from hardgen.graphs.self_eval import run_self_eval
 
-    settings = load_settings(config_path)
-    prepare_run_dir(settings, config_path, run_dir)
-    runner = Runner(settings, run_dir)
+    settings = load_settings(config_path, overrides)
+    prepare_run_dir(settings, None if overrides else config_path, run_dir)
+    runner = Runner(settings, run_dir, on_live=on_live)
+
+    async def phase_one() -> dict[str, int]:
+        if runner._uses_llm():
+            from hardgen.agents.llm.client import aclose_chat_models
+
+            runner.configure_endpoints()
+            try:
+                return await run_self_eval(runner, deps, store)
+            finally:
+                await aclose_chat_models()
+        return await run_self_eval(runner, deps, store)
+
     deps = runner.build_deps()
-    with ResultStore(runner.dir.results) as store:
-        counts = asyncio.run(run_self_eval(runner, deps, store))
+    with runner.open_results() as store:
+        counts = asyncio.run(phase_one())
     failures = deps.graph.failure_set(settings.self_eval.rule)
     return SelfEvalSummary(counts["evaluated"], counts["skipped"], len(failures), runner.dir.graph)

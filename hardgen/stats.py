@@ -245,7 +245,9 @@ def summary_rows(stats: dict[str, JsonValue]) -> Iterable[tuple[str, str]]:
     cpt = stats["calls_per_trajectory"]
     assert isinstance(cpt, dict)
     yield "trajectories kept", f"{stats['trajectories']} of {stats['items']} items"
-    yield "calls per trajectory", f"{cpt['mean']} (min {cpt['min']}, max {cpt['max']})"
+    mean = cpt["mean"]
+    shown = f"{mean:.2f}" if isinstance(mean, int | float) else "-"
+    yield "calls per trajectory", f"{shown} (min {cpt['min']}, max {cpt['max']})"
     yield "3+ calls", _percent(stats["share_3plus_calls"])
     yield "multi-turn", _percent(stats["multi_turn_share"])
     yield "parallel steps", _percent(stats["parallel_step_share"])
@@ -265,7 +267,8 @@ def summary_rows(stats: dict[str, JsonValue]) -> Iterable[tuple[str, str]]:
     assert isinstance(tokens, dict)
     total = tokens.get("total", {})
     assert isinstance(total, dict)
-    yield "tokens", f"{total.get('prompt_tokens', 0)} prompt + {total.get('completion_tokens', 0)} completion"
+    prompt, completion = total.get("prompt_tokens", 0), total.get("completion_tokens", 0)
+    yield "tokens", f"{prompt:,} prompt + {completion:,} completion"
 
 
 def _percent(value: object) -> str:

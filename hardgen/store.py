@@ -171,6 +171,11 @@ class ResultStore:
             for role, p, c, n in rows
         }
 
+    def estimated_usage_roles(self) -> list[str]:
+        """Roles with usage under model ``offline``, whose token counts are estimates from text length."""
+        rows = self._db.execute("SELECT DISTINCT role FROM usage WHERE model = 'offline' ORDER BY role")
+        return [role for (role,) in rows]
+
     def dataset_hash(self) -> str:
         """A hash of every stored trajectory in item order: equal runs give equal hashes."""
         import hashlib

@@ -15,7 +15,7 @@ from typer.testing import CliRunner
 
 from hardgen.cli import app
 from hardgen.report import write_report
-from hardgen.schema import HardQuery
+from hardgen.schema import HardQuery, Trajectory
 from tests.fixtures_trajectories import all_trajectories, write_run
 
 FIGURE_IDS = ["fig-calls", "fig-domains", "fig-turns", "fig-correct-at-k", "fig-funnel"]
@@ -133,3 +133,53 @@ def test_page_loads_in_headless_chromium(report: Path, tmp_path: Path) -> None:
     ):
         assert text in done.stdout
     assert "5 of 5" in done.stdout, "the trajectory filter ran and counted the trajectories"
+
+
+def _many(n: int) -> list[Trajectory]:
+    """``n`` items cycling through the fixtures: kept ones and both kinds of discarded ones."""
+    base = all_trajectories()
+    out = []
+    for i in range(n):
+        t = base[i % len(base)]
+        out.append(t.model_copy(update={"item": i, "id": f"{t.id.rsplit('/', 1)[0]}/{i}"}))
+    return out
+
+
+def test_every_trajectory_is_browsable_in_pages_discarded_ones_included(tmp_path: Path) -> None:
+    trajectories = _many(120)
+    discarded = [t for t in trajectories if t.status == "discarded"]
+    page = write_report(write_run(tmp_path / "run", trajectories), tmp_path / "r.html")
+    html = page.read_text(encoding="utf-8")
+    assert html.count('<details class="trajectory"') == 120
+    assert html.count('data-status="discarded"') == len(discarded) == 48
+    assert "120 of 120 items (72 kept, 48 discarded" in html
+    # A discarded item keeps its reason and the attempts of the step that used up K_max.
+    assert html.count("the step that exhausted its attempts") == sum(1 for t in discarded if t.failed_step)
+    # Bodies wait in inert templates until opened, so a large run stays a light page.
+    assert html.count("<template>") == 120
+    binary = _chromium()
+    if binary is None:
+        pytest.skip("no Chromium binary on PATH (Debian: apt-get install -y chromium)")
+    dom = _dump_dom(binary, page, tmp_path)
+    assert "120 of 120" in dom and "page 1 of 3" in dom
+    shown = re.findall(r'<details class="trajectory" data-status="\w+"(?: style="([^"]*)")?', dom)
+    assert len(shown) == 120
+    assert sum(1 for style in shown if "none" not in style) == 50, "one page of 50 at a time"
+
+
+def _dump_dom(binary: str, page: Path, tmp_path: Path) -> str:
+    command = [
+        binary,
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-dev-shm-usage",
+        "--no-first-run",
+        f"--user-data-dir={tmp_path / 'profile'}",
+        "--virtual-time-budget=5000",
+        "--dump-dom",
+        page.as_uri(),
+    ]
+    done = subprocess.run(command, capture_output=True, text=True, timeout=120, check=False)
+    assert done.returncode == 0, done.stderr[-2000:]
+    return done.stdout

@@ -19,6 +19,9 @@ Decisions (each covered by tests against a real local HTTP server):
   flight to a server, whichever roles share it. The runner passes
   ``settings.agents.max_concurrency_per_endpoint`` to :func:`set_default_endpoint_limit`; a role's
   ``options.max_concurrency_per_endpoint`` sets its endpoint's own limit (:func:`set_endpoint_limit`).
+* **Rate limits**: requests and tokens per minute per endpoint (``agents.endpoints``) and the endpoint-wide
+  pause after a ``Retry-After`` live in :mod:`hardgen.agents.llm.limits`; :func:`call_model` waits for
+  a slot there (inside the concurrency limit) and settles the tokens afterwards.
 * **No structured-output mode**: answers are requested as plain text and parsed by the roles, because a
   ``json_schema`` response format breaks on reasoning models that write ``<think>`` text inline.
 """
@@ -43,8 +46,11 @@ from langchain_openai import ChatOpenAI
 from pydantic import SecretStr
 
 from hardgen.agents.base import AgentError
+from hardgen.agents.llm.limits import note_response, rate_slot
 from hardgen.config import AgentConfig, ConfigError
+from hardgen.live import record_http
 from hardgen.schema import TokenUsage, ToolCall, canonical_json
+from hardgen.tracing import model_call_config
 
 logger = logging.getLogger(__name__)
 
@@ -156,7 +162,9 @@ def make_chat_model(config: AgentConfig) -> ChatOpenAI:
     if model is None:
         extra: dict[str, Any] = {}
         if loop is not None:
-            extra["http_async_client"] = openai.DefaultAsyncHttpxClient()
+            extra["http_async_client"] = openai.DefaultAsyncHttpxClient(
+                event_hooks={"response": [_response_hook(base_url)]}
+            )
         model = ReasoningChatOpenAI(
             model=config.model,
             base_url=base_url,
@@ -272,8 +280,9 @@ async def call_model(
     base_url = resolve_base_url(config.base_url)
     where = f"{config.model} at {base_url}"
     async with _endpoint_semaphore(base_url):
+        slot = await rate_slot(base_url, messages)  # requests and tokens per minute (limits.py)
         try:
-            message = await model.ainvoke(list(messages), **kwargs)
+            message = await model.ainvoke(list(messages), model_call_config(role), **kwargs)
         except openai.APITimeoutError as exc:
             raise LLMAgentError(
                 "llm:timeout",
@@ -296,7 +305,20 @@ async def call_model(
             ) from exc
     if not isinstance(message, AIMessage):
         raise LLMAgentError("llm:bad_response", f"{role}: {where} sent no assistant message")
-    return _reply(message, role=role, model_name=config.model)
+    reply = _reply(message, role=role, model_name=config.model)
+    slot.used(reply.usage.prompt_tokens + reply.usage.completion_tokens)
+    return reply
+
+
+def _response_hook(base_url: str) -> Any:
+    """An httpx response hook: every answer of ``base_url``, retries included, is counted for the live
+    figures, and a Retry-After pauses the endpoint for every role (limits.py)."""
+
+    async def hook(response: Any) -> None:
+        note_response(base_url, response.status_code, response.headers)
+        record_http(response.status_code)
+
+    return hook
 
 
 def _hint(exc: openai.APIStatusError) -> str:

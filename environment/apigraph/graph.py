@@ -721,16 +721,18 @@ class APIGraph:
     # ------------------------------------------------------------------ statistics
 
     def stats(self) -> dict[str, JsonValue]:
-        """Nodes, edges by kind and by origin (an edge counts once under each), active edges, and the
-        failure set's size under both rules."""
-        by_kind = {k: 0 for k in EDGE_KINDS}
-        by_origin: dict[str, int] = {o: 0 for o in ORIGINS}
+        """Nodes, edges, active edges and the failure set's size under both rules.
+
+        One edge (a pair of tools) can be both a prerequisite and a value edge, and be found in more
+        than one way, so ``edges_by_kind`` and ``edges_by_origin`` count each edge once under its
+        combination (``prerequisite+value``, ``declared+inferred``): each adds up to ``edges``.
+        """
+        by_kind: Counter[str] = Counter()
+        by_origin: Counter[str] = Counter()
         mappings = active = refuted = 0
         for a, b, data in self.g.edges(data=True):
-            for k in data["kinds"]:
-                by_kind[k] += 1
-            for o in self.origins(a, b):
-                by_origin[o] += 1
+            by_kind["+".join(k for k in sorted(EDGE_KINDS) if k in data["kinds"])] += 1
+            by_origin["+".join(self.origins(a, b))] += 1
             mappings += len(data["mappings"])
             active += self._edge_active(b, data)
             refuted += bool(data.get("refuted"))
@@ -739,8 +741,8 @@ class APIGraph:
         return {
             "nodes": self.g.number_of_nodes(),
             "edges": self.g.number_of_edges(),
-            "edges_by_kind": dict(by_kind),
-            "edges_by_origin": dict(by_origin),
+            "edges_by_kind": dict(sorted(by_kind.items())),
+            "edges_by_origin": dict(sorted(by_origin.items(), key=lambda kv: (kv[0].count("+"), kv[0]))),
             "active_edges": active,
             "refuted_edges": refuted,
             "mappings": mappings,

@@ -174,8 +174,12 @@ def report(
     run_dir: RunDirArg,
     out: Annotated[Path, typer.Option("--out", "-o", help="The HTML file to write.")],
     max_trajectories: Annotated[
-        int, typer.Option("--max-trajectories", help="Trajectories to include.")
-    ] = 200,
+        int | None,
+        typer.Option(
+            "--max-trajectories",
+            help="Include only the first N items (default: every one, kept and discarded).",
+        ),
+    ] = None,
 ) -> None:
     """One HTML page with the statistics, plots and a trajectory browser."""
     from hardgen.report import write_report

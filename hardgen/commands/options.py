@@ -11,7 +11,9 @@ from typing import Annotated
 
 import typer
 
-ConfigArg = Annotated[Path, typer.Argument(help="The run's YAML config (see 'hardgen init').")]
+ConfigArg = Annotated[
+    Path, typer.Argument(help="The run's YAML config (see 'hardgen init'; examples/ has ready ones).")
+]
 RunDirArg = Annotated[Path, typer.Argument(help="A run directory.")]
 RunDirOpt = Annotated[
     Path, typer.Option("--run-dir", help="Directory for checkpoints, results and exports of the run.")
@@ -33,3 +35,12 @@ ReplayOpt = Annotated[
     typer.Option("--replay", help="Answer every LLM request from this cassette, with no network."),
 ]
 ShowOpt = Annotated[int, typer.Option("--show", help="How many findings to print.")]
+SetOpt = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--set",
+        metavar="SECTION.KEY=VALUE",
+        help="Override a config setting (repeatable), e.g. --set run.trajectories=10 "
+        "--set agents.reasoner.temperature=0.2; checked like the file and recorded in the run's config.yaml.",
+    ),
+]

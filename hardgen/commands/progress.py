@@ -11,49 +11,105 @@ import typer
 from hardgen.commands.common import UserError
 
 
-def _progress(total: int, quiet: bool) -> Any:
-    from rich.progress import (
-        BarColumn,
-        MofNCompleteColumn,
-        Progress,
-        ProgressColumn,
-        Task,
-        TextColumn,
-        TimeElapsedColumn,
-        TimeRemainingColumn,
-    )
-    from rich.text import Text
+def format_rate(value: float) -> str:
+    """A rate or count in at most four significant characters: 0.42, 12.3, 1.2k, 3.4M."""
+    if value >= 1e6:
+        return f"{value / 1e6:.1f}M"
+    if value >= 1e4:
+        return f"{value / 1e3:.0f}k"
+    if value >= 1e3:
+        return f"{value / 1e3:.1f}k"
+    if value >= 100:
+        return f"{value:.0f}"
+    return f"{value:.1f}" if value >= 1 else f"{value:.2f}"
 
-    class RateColumn(ProgressColumn):
-        def render(self, task: Task) -> Text:
-            speed = task.finished_speed or task.speed
-            return Text(f"{speed:.1f}/s" if speed else "-/s")
 
-    return Progress(
-        TextColumn("[bold]trajectories"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TextColumn("kept {task.fields[kept]}"),
-        RateColumn(),
-        TimeElapsedColumn(),
-        TimeRemainingColumn(),
-        disable=quiet,
-        transient=False,
-    )
+def figures_line(f: dict[str, Any]) -> str:
+    """One line of live figures: items/s, requests/s, tokens/s, retries, deferred items, cost, ETA."""
+    prompt = sum(r["prompt_tokens_per_s"] for r in f["tokens_per_s"].values())
+    completion = sum(r["completion_tokens_per_s"] for r in f["tokens_per_s"].values())
+    est = "~" if f["tokens_estimated"] else ""
+    parts = [
+        f"{format_rate(f['items_per_s'])} items/s",
+        f"{format_rate(f['requests_per_s'])} req/s",
+        f"tokens/s {est}{format_rate(prompt)} in {est}{format_rate(completion)} out",
+        f"retrying {f['retrying']}",
+        f"deferred {f['deferred']}",
+    ]
+    if f["cost"] is not None:
+        parts.append(f"cost ${f['cost']:.2f}")
+    if f["eta_s"] is not None:
+        parts.append(f"ETA {_clock(f['eta_s'])}")
+    return " | ".join(parts)
+
+
+def _clock(seconds: float) -> str:
+    s = int(seconds)
+    return f"{s // 3600}:{s % 3600 // 60:02d}:{s % 60:02d}"
+
+
+class LiveDisplay:
+    """The terminal display of a job: one bar per phase, a line of live figures and tokens/s per role."""
+
+    def __init__(self, quiet: bool) -> None:
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+        from rich.table import Table
+        from rich.text import Text
+
+        display = self
+
+        class _Progress(Progress):
+            def get_renderables(self) -> Any:
+                yield self.make_tasks_table(self.tasks)
+                if display.figures is not None:
+                    yield Text(figures_line(display.figures))
+                    yield display.figures_table(Table)
+
+        self.figures: dict[str, Any] | None = None
+        self.tasks: dict[str, Any] = {}
+        self.progress = _Progress(
+            TextColumn("[bold]{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TextColumn("kept {task.fields[kept]}"),
+            TimeElapsedColumn(),
+            disable=quiet,
+            transient=False,
+        )
+
+    def figures_table(self, table_type: Any) -> Any:
+        f = self.figures
+        assert f is not None
+        table = table_type(box=None, show_header=True, padding=(0, 2))
+        est = " (estimated)" if f["tokens_estimated"] else ""
+        table.add_column("role")
+        table.add_column(f"prompt tokens/s{est}", justify="right")
+        table.add_column(f"completion tokens/s{est}", justify="right")
+        for role, row in f["tokens_per_s"].items():
+            table.add_row(
+                role, format_rate(row["prompt_tokens_per_s"]), format_rate(row["completion_tokens_per_s"])
+            )
+        return table
+
+    def on_live(self, figures: Any) -> None:
+        """Called by the runner when a phase starts and after each finished item."""
+        snap = figures.snapshot()
+        self.figures = snap
+        phase = snap["phase"]
+        task = self.tasks.get(phase)
+        if task is None:
+            task = self.tasks[phase] = self.progress.add_task(phase, total=snap["total"], kept="-")
+        kept = snap["kept"] if phase != "phase I" else "-"
+        self.progress.update(task, completed=snap["done"], total=snap["total"], kept=kept)
 
 
 def _execute(settings: Any, run_dir: Path, *, quiet: bool, keep_checkpoints: bool) -> Any:
     from hardgen.runner import Runner
 
-    progress = _progress(settings.run.trajectories, quiet)
-    task = progress.add_task("run", total=settings.run.trajectories, kept=0)
-
-    def on_progress(done: int, total: int, kept: int) -> None:
-        progress.update(task, completed=done, total=total, kept=kept)
-
-    runner = Runner(settings, run_dir, on_progress=on_progress, keep_checkpoints=keep_checkpoints)
+    display = LiveDisplay(quiet)
+    runner = Runner(settings, run_dir, on_live=display.on_live, keep_checkpoints=keep_checkpoints)
     try:
-        with progress:
+        with display.progress:
             summary = asyncio.run(runner.run())
     except KeyboardInterrupt:
         typer.echo(

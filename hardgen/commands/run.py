@@ -11,15 +11,15 @@ import typer
 from hardgen.commands.common import user_errors
 from hardgen.commands.options import (
     ConfigArg,
-    JsonOpt,
     KeepCheckpointsOpt,
     QuietOpt,
     RecordOpt,
     ReplayOpt,
     RunDirArg,
     RunDirOpt,
+    SetOpt,
 )
-from hardgen.commands.progress import execute, print_summary
+from hardgen.commands.progress import LiveDisplay, execute, figures_line, print_summary
 
 
 def register(app: typer.Typer) -> None:
@@ -28,6 +28,7 @@ def register(app: typer.Typer) -> None:
     app.command()(status)
     app.command("self-eval")(self_eval)
     app.command()(init)
+    app.command()(preview)
 
 
 def run(
@@ -37,14 +38,16 @@ def run(
     keep_checkpoints: KeepCheckpointsOpt = False,
     record: RecordOpt = None,
     replay: ReplayOpt = None,
+    overrides: SetOpt = None,
 ) -> None:
     """Run the whole pipeline (Phase I self-evaluation when needed, then Phases II and III)."""
     from hardgen.config import load_settings
     from hardgen.runner import prepare_run_dir
 
     with user_errors():
-        settings = load_settings(config)
-        prepare_run_dir(settings, config, run_dir)
+        settings = load_settings(config, overrides or ())
+        # With --set the run keeps the settings it really used, not the file.
+        prepare_run_dir(settings, None if overrides else config, run_dir)
         summary = execute(
             settings, run_dir, quiet=quiet, keep_checkpoints=keep_checkpoints, record=record, replay=replay
         )
@@ -69,8 +72,13 @@ def resume(
     print_summary(summary)
 
 
-def status(run_dir: RunDirArg, as_json: JsonOpt = False) -> None:
-    """Progress of a run and its per-phase funnel."""
+def status(
+    run_dir: RunDirArg,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="Print every figure as JSON (counts, funnel, tokens, live rates).")
+    ] = False,
+) -> None:
+    """Progress of a run, its live figures while it runs, and its per-phase funnel."""
     from hardgen.runner import run_status
 
     with user_errors():
@@ -80,8 +88,13 @@ def status(run_dir: RunDirArg, as_json: JsonOpt = False) -> None:
         return
     typer.echo(
         f"{data['done']}/{data['planned']} done: {data['kept']} kept, {data['discarded']} discarded; "
-        f"{data['in_flight']} in flight"
+        f"{data['in_flight']} in flight, {data['deferred']} deferred"
     )
+    live = data.get("live")
+    if live:
+        age = live["age_s"]
+        when = "finished" if live["done"] >= live["total"] else ("now" if age < 10 else f"{age:.0f} s ago")
+        typer.echo(f"{live['phase']} ({when}): {figures_line(live)}")
     stages: dict[str, dict[str, Any]] = data["funnel"]
     for stage, row in stages.items():
         if stage == "planned":
@@ -90,12 +103,15 @@ def status(run_dir: RunDirArg, as_json: JsonOpt = False) -> None:
         typer.echo(f"  {stage:<11} in {row['in']:>6}  out {row['out']:>6}  {reasons}")
 
 
-def self_eval(config: ConfigArg, run_dir: RunDirOpt) -> None:
+def self_eval(
+    config: ConfigArg, run_dir: RunDirOpt, quiet: QuietOpt = False, overrides: SetOpt = None
+) -> None:
     """Phase I alone: evaluate the target models on every tool; failure statistics into the graph."""
     from hardgen.runner import self_evaluate
 
-    with user_errors():
-        done = self_evaluate(config, run_dir)
+    display = LiveDisplay(quiet)
+    with user_errors(), display.progress:
+        done = self_evaluate(config, run_dir, overrides=overrides or (), on_live=display.on_live)
     typer.echo(
         f"{done.evaluated} tools evaluated, {done.skipped} skipped; "
         f"{done.failure_tools} in the failure set -> {done.graph}"
@@ -104,7 +120,9 @@ def self_eval(config: ConfigArg, run_dir: RunDirOpt) -> None:
 
 def init(
     path: Annotated[Path, typer.Argument(help="Where to write the starter config.")] = Path("hardgen.yaml"),
-    force: Annotated[bool, typer.Option("--force", help="Overwrite an existing file.")] = False,
+    force: Annotated[
+        bool, typer.Option("--force", help="Overwrite the file if it exists (it is kept otherwise).")
+    ] = False,
 ) -> None:
     """Write a commented starter config."""
     from hardgen.config import write_starter_config
@@ -112,3 +130,28 @@ def init(
     with user_errors():
         write_starter_config(path, force=force)
     typer.echo(f"wrote {path}; run it with: hardgen run {path} --run-dir runs/first")
+
+
+def preview(
+    config: ConfigArg,
+    n: Annotated[int, typer.Option("-n", "--items", min=1, help="How many items to run and show.")] = 3,
+    quiet: QuietOpt = False,
+    overrides: SetOpt = None,
+) -> None:
+    """Run the config's first N items in memory (no run directory) and print each as a transcript.
+
+    Phase I is skipped unless self_eval.graph names a graph with failure statistics.
+    """
+    from hardgen.config import load_settings
+    from hardgen.preview import preview as run_preview
+    from hardgen.preview import transcript
+
+    display = LiveDisplay(quiet)
+    with user_errors():
+        settings = load_settings(config, overrides or ())
+        with display.progress:
+            items = run_preview(settings, n, on_live=display.on_live)
+    for t in items:
+        typer.echo(transcript(t) + "\n")
+    kept = sum(1 for t in items if t.status == "kept")
+    typer.echo(f"{kept} kept, {len(items) - kept} discarded of {len(items)} previewed; nothing was written")
