@@ -163,5 +163,5 @@ def _brief(obs: Observation) -> str:
     items = [(last_key(p), v) for p, v in leaves(obs.output)]
     shown = ", ".join(f"{k}: {render_value(v)}" for k, v in items[:4])
     if len(items) > 4:
-        shown += f", and {len(items) - 4} more value(s)"
+        shown += ", among others"
     return shown or "nothing"
