@@ -23,14 +23,22 @@ from hardgen.agents.base import (
     VerifierInput,
 )
 from hardgen.checker import check_calls
+from hardgen.dataflow import bridges
 from hardgen.decontam import query_problems_for
 from hardgen.environment.apigraph.sampler import GraphUpdates, Sampler
 from hardgen.graphs.deps import Deps
 from hardgen.graphs.state import GenerateState, derive_seed, rng_for
-from hardgen.guards import advanced_tool_problems, generate_guarded, hint_problems, query_problems
+from hardgen.guards import (
+    advanced_tool_problems,
+    generate_guarded,
+    hint_problems,
+    query_problems,
+    undo_chain,
+)
 from hardgen.schema import (
     CheckVerdict,
     Observation,
+    ReasoningAttempt,
     Step,
     TokenUsage,
     ToolSpec,
@@ -103,28 +111,33 @@ async def sample_trace(state: GenerateState, runtime: Runtime[Deps]) -> Update:
     live_state = env.snapshot()
     updates = GraphUpdates.model_validate(state.graph_updates) if state.graph_updates else GraphUpdates()
     called = set(state.called)
+    sampling = deps.settings.sampling
     sampler = Sampler(
         deps.graph,
         env,
         rng_for(plan.seed, "sample", turn),
-        max_calls=deps.settings.sampling.max_calls_per_trajectory,
+        max_calls=sampling.max_calls_per_trajectory,
         updates=updates,
-        retries_per_call=deps.settings.sampling.retries_per_call,
-        parallel_steps=deps.settings.sampling.parallel_steps,
+        retries_per_call=sampling.retries_per_call,
+        parallel_steps=sampling.parallel_steps,
+        after_target=sampling.after_target,
     )
     try:
-        target = sampler.choose_target()
         history = [o for t in state.turns for step in t.steps for o in step.observations]
         # The trajectory's call budget: what earlier turns used, one call kept for each later turn.
         used = sum(len(t.trace.calls) for t in state.turns)
         later = len(plan.calls_per_turn) - turn - 1
-        budget = max(1, deps.settings.sampling.max_calls_per_trajectory - used - later)
-        trace = sampler.sample_trace(
-            target,
-            min(plan.calls_per_turn[turn], budget),
+        budget = max(1, sampling.max_calls_per_trajectory - used - later)
+        calls = min(plan.calls_per_turn[turn], budget)
+        context = [t.trace for t in state.turns]
+        trace = sampler.sample_turn(
+            calls,
             called=called,
             history=history,
             max_calls=budget,
+            prefer_bridging=sampling.prefer_bridging,
+            reject=lambda t: undo_chain(t) is not None,  # join a queue only to leave it: no request
+            wanted=(lambda t: bridges(t, context)) if sampling.prefer_bridging else None,
         )
     finally:
         env.close()
@@ -338,10 +351,23 @@ async def execute_step(state: GenerateState, runtime: Runtime[Deps]) -> Update:
         index=state.step_index,
         calls=attempt.calls,
         observations=observations,
-        cot=attempt.cot,
+        cot=clean_cot(attempt),
         attempts=state.attempts,
     )
     return {"steps": [*state.steps, step], "attempts": [], "env_state": env_state}
+
+
+def clean_cot(attempt: ReasoningAttempt) -> str:
+    """The CoT a verified step keeps: one a model could write seeing only the conversation so far.
+
+    A first attempt's reasoning is that already. A refined attempt's reasoning answers feedback the
+    training example never shows, so the step keeps its ``final_cot`` (a first answer's reasoning toward
+    the same calls), or no reasoning at all when the agent gave none; the raw attempts stay in
+    ``Step.attempts`` as they were.
+    """
+    if attempt.attempt <= 1:
+        return attempt.cot
+    return attempt.final_cot
 
 
 def _obs_key(obs: Observation) -> str:

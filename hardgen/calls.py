@@ -51,6 +51,8 @@ CALL_STYLES: tuple[str, ...] = ("hermes", "python")
 DEFAULT_CALL_STYLE: CallStyle = "hermes"
 
 THINK_OPEN, THINK_CLOSE = "<think>", "</think>"
+FINAL_OPEN, FINAL_CLOSE = "<final_reasoning>", "</final_reasoning>"
+_FINAL = re.compile(re.escape(FINAL_OPEN) + r"(.*?)(?:" + re.escape(FINAL_CLOSE) + r"|$)", re.DOTALL)
 CALL_OPEN, CALL_CLOSE = "<tool_call>", "</tool_call>"
 
 _TAG = re.compile(r"</?(?:think|tool_call)>")
@@ -469,6 +471,18 @@ def render_call(call: ToolCall) -> str:
     if odd:
         parts.append("**" + _py_value(odd))
     return f"{call.name}({', '.join(parts)})"
+
+
+def split_final_reasoning(text: str) -> tuple[str, str]:
+    """Take a refined answer's ``<final_reasoning>`` block out: its text and the answer without it.
+
+    A refinement answers feedback the training example never shows; the final block is the reasoning
+    toward the same calls as a first answer would give it, and the step keeps that one.
+    """
+    match = _FINAL.search(text)
+    if match is None:
+        return "", text
+    return match.group(1).strip(), (text[: match.start()] + text[match.end() :]).strip()
 
 
 def render_calls(calls: Iterable[ToolCall]) -> str:

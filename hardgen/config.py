@@ -114,12 +114,30 @@ class Range(Model):
 
 
 class SamplingConfig(Model):
-    calls_per_trace: Range = Field(default_factory=lambda: Range(min=1, max=3))
+    calls_per_trace: Range = Field(default_factory=lambda: Range(min=1, max=2))
+    followup_calls_per_trace: Range | None = Field(
+        default_factory=lambda: Range(min=1, max=1),
+        description=(
+            "Calls planned for each turn after the first (null: calls_per_trace). A follow-up usually "
+            "builds on what the earlier turns returned, so it needs fewer calls of its own."
+        ),
+    )
     multi_turn_share: float = Field(default=0.637, ge=0, le=1)
     turns: Range = Field(default_factory=lambda: Range(min=2, max=3))
     max_calls_per_trajectory: int = Field(default=8, ge=1)
     retries_per_call: int = Field(default=4, ge=0)
     parallel_steps: bool = True
+    after_target: Literal["uniform", "connected", "stop"] = Field(
+        default="stop",
+        description=(
+            "What a trace does once it called its target: stop (every call leads to the target), or go on "
+            "with legal tools drawn uniformly (the paper's eq. 2) or among the graph's neighbours."
+        ),
+    )
+    prefer_bridging: bool = Field(
+        default=True,
+        description="Draw targets that need a value from another tool's output (the model must bridge).",
+    )
 
 
 class SelfEvalConfig(Model):

@@ -25,7 +25,7 @@ from functools import lru_cache
 
 from pydantic import JsonValue
 
-from hardgen.schema import Model, Trace
+from hardgen.schema import Model, Trace, canonical_json
 
 _INDEX = re.compile(r"\[\d+\]")
 _NUMBER_TEXT = re.compile(r"(?<![\d.])(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?(?!\d)")
@@ -256,6 +256,56 @@ def bridged_values(
     """Intermediate values of this turn the query does not state: what the model has to bridge."""
     found = intermediate_values(trace, context=context)
     return [iv for iv in found if not iv.from_context and not text_contains(query_text, iv.value)]
+
+
+_ID_WORDS = frozenset({"id", "code", "number", "ref", "reference", "key", "symbol", "username", "email"})
+
+
+def carried_values(trace: Trace, context: Sequence[Trace]) -> list[IntermediateValue]:
+    """Values from earlier turns a follow-up request may leave implicit ("add a comment to the
+    ticket"): identifiers that an earlier turn's output holds under the parameter's own name
+    (``booking_id`` for ``booking_id``, not ``airport_code`` for ``from_airport``), with no other value
+    under that name, and that the user did not give. Any other earlier value (an amount, a text, one
+    id among several) the user has to state again."""
+    given = [v for t in context for c in t.calls for v in argument_values(c.arguments).values()]
+    found = []
+    for iv in intermediate_values(trace, context=context):
+        if not iv.from_context or not isinstance(iv.value, str | int) or isinstance(iv.value, bool):
+            continue
+        if any(values_match(iv.value, g) for g in given):
+            continue
+        key = _leaf(iv.source_path)
+        param = _leaf(iv.parameter)
+        if not key or not (set(_words(key)) | set(_words(param))) & _ID_WORDS:
+            continue
+        if not set(_words(key)) <= set(_words(param)):
+            continue
+        shown = {
+            canonical_json(v)
+            for t in context
+            for obs in t.observations
+            if obs.ok
+            for path, v in output_values(obs.output).items()
+            if path and _leaf(path) == key
+        }
+        if shown == {canonical_json(iv.value)}:
+            found.append(iv)
+    return found
+
+
+def _leaf(path: str) -> str:
+    return re.sub(r"\[\d+\]", "", path).rsplit(".", 1)[-1]
+
+
+def _words(name: str) -> list[str]:
+    return re.findall(r"[a-z0-9]+", re.sub(r"(?<=[a-z0-9])(?=[A-Z])", "_", name).lower())
+
+
+def bridges(trace: Trace, context: Sequence[Trace] = ()) -> bool:
+    """Whether the trace needs implicit bridging whatever the query's wording: a value flows into an
+    argument from an earlier call's output that the user did not give, or a follow-up carries an
+    identifier over from an earlier turn (:func:`carried_values`)."""
+    return bool(hidden_values(trace, context=context) or carried_values(trace, context))
 
 
 def needs_implicit_bridging(trace: Trace, query_text: str, *, context: Sequence[Trace] = ()) -> bool:

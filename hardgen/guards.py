@@ -197,6 +197,19 @@ def _is_default(ext: ExternalInput, specs: Mapping[str, ToolSpec]) -> bool:
     return isinstance(schema, dict) and "default" in schema and schema["default"] == ext.value
 
 
+def undo_chain(trace: Trace) -> tuple[str, str] | None:
+    """The first pair of calls (tool names) in which a later call reverses an earlier one on the same
+    entity (join then leave a queue, start then stop the engine), else None.
+
+    Such a turn asks for nothing a user wants: the sampler draws another trace. The pairs are the ones
+    ``hardgen audit`` counts (:func:`hardgen.audit.undo_pairs`), so the two never disagree.
+    """
+    from hardgen.audit import undo_pairs  # the audit reads runs; imported only when a trace is checked
+
+    pairs = undo_pairs(trace)
+    return (pairs[0][0].call.name, pairs[0][1].call.name) if pairs else None
+
+
 def _unique(items: list[str]) -> list[str]:
     return list(dict.fromkeys(items))
 

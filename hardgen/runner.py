@@ -98,7 +98,8 @@ def plan_items(settings: Settings, pool: list[str]) -> list[ItemPlan]:
         suites = sorted(rng.sample(pool, k))
         multi = rng.random() < s.multi_turn_share
         n_turns = rng.randint(s.turns.min, s.turns.max) if multi else 1
-        calls = [rng.randint(s.calls_per_trace.min, s.calls_per_trace.max) for _ in range(n_turns)]
+        ranges = [s.calls_per_trace, *[s.followup_calls_per_trace or s.calls_per_trace] * (n_turns - 1)]
+        calls = [rng.randint(r.min, r.max) for r in ranges]
         while sum(calls) > s.max_calls_per_trajectory and max(calls) > 1:
             calls[calls.index(max(calls))] -= 1
         plans.append(

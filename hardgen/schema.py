@@ -247,6 +247,13 @@ class ReasoningAttempt(Model):
 
     attempt: int = Field(ge=1, description="k, from 1 to K_max.")
     cot: str = ""
+    final_cot: str = Field(
+        default="",
+        description=(
+            "For a refined attempt (k > 1): reasoning toward the same calls that reads as a first answer "
+            "(no word of earlier attempts or feedback). It is what a verified step keeps as its CoT."
+        ),
+    )
     calls: list[ToolCall] = Field(default_factory=list)
     raw: str = ""
     parse_error: str | None = None

@@ -447,9 +447,10 @@ def test_cli_audit_json_on_a_real_offline_run(tmp_path: Path) -> None:
         assert 0 <= check["count"] <= max(check["total"], 1)
         if check["good"] == "low" and check["count"] and check["unit"] != "trajectories":
             assert check["examples"], check["label"]
-    # error_rate 0.5: some steps were fixed at a later attempt, and their exported CoT says so
-    assert checks["ghost_reasoning"]["count"] > 0
-    assert checks["field_dump_summaries"]["count"] > 0
+    # error_rate 0.5: some steps were fixed at a later attempt, yet each keeps a first answer's reasoning;
+    # the offline summaries answer in sentences (issue 12, items 1 and 4)
+    assert checks["ghost_reasoning"]["count"] == 0
+    assert checks["field_dump_summaries"]["count"] == 0
 
     table = _hardgen("audit", str(run_dir))
     assert table.returncode == 0 and "implicit bridging" in table.stdout

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
@@ -123,6 +124,13 @@ def test_generation_cassette_covers_the_k_max_loop_and_multi_turn(tmp_path: Path
         kept = list(store.trajectories("kept"))
     steps = [s for t in kept for turn in t.turns for s in turn.steps]
     assert all(s.cot for s in steps)  # the <think> text became each step's CoT
+    # A step fixed by feedback keeps the refinement's <final_reasoning>, which names no earlier attempt.
+    fixed = [s for s in steps if s.attempts and s.attempts[-1].attempt > 1]
+    assert fixed
+    for step in fixed:
+        assert step.cot == step.attempts[-1].final_cot
+        assert "previous attempt" in step.attempts[-1].cot.lower()  # the raw attempt stays as it was
+        assert not re.search(r"previous attempt|feedback|what was wrong", step.cot, re.IGNORECASE)
     fixed = next(s for s in steps if len(s.attempts) > 1)
     assert fixed.attempts[0].feedback is not None and fixed.attempts[0].verdict is not None
     assert not fixed.attempts[0].verdict.correct and fixed.attempts[-1].verdict.correct  # type: ignore[union-attr]

@@ -36,7 +36,7 @@ from hardgen.agents.llm.parse import (
     to_hard_query,
     without_think,
 )
-from hardgen.calls import parse_response
+from hardgen.calls import parse_response, split_final_reasoning
 from hardgen.config import AgentConfig, ConfigError, TargetConfig
 from hardgen.prompts import render
 from hardgen.schema import (
@@ -221,15 +221,14 @@ class LLMReasoner(_LLMRole):
             if reply.invalid_tool_calls:
                 raise OutputError("unreadable tool call(s): " + "; ".join(reply.invalid_tool_calls))
             native = [{"name": c.name, "args": c.arguments} for c in reply.tool_calls]
-            result = parse_response(
-                reply.content, reasoning=reply.reasoning or None, tool_calls=native or None
-            )
+            final, content = split_final_reasoning(reply.content)
+            result = parse_response(content, reasoning=reply.reasoning or None, tool_calls=native or None)
             if result.error:
                 raise OutputError(result.error)
             if not result.calls:
                 raise OutputError("it has no <tool_call> block with at least one call")
             return ReasoningAttempt(
-                attempt=inp.attempt, cot=result.cot, calls=result.calls, raw=reply.content
+                attempt=inp.attempt, cot=result.cot, final_cot=final, calls=result.calls, raw=reply.content
             )
 
         attempt, reply, usage = await self._ask(prompt, parse, seed=inp.seed, expected=REASONER_FORMAT)

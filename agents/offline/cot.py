@@ -13,6 +13,7 @@ from hardgen.agents.base import ReasonerInput
 from hardgen.agents.offline.plan import Arg, Node, Planner, StepPlan
 from hardgen.agents.offline.text import (
     first_sentence,
+    is_verb,
     join_words,
     label,
     last_key,
@@ -41,7 +42,7 @@ _ADJUSTMENTS = {
 def initial_cot(inp: ReasonerInput, step: StepPlan) -> str:
     """Figure 8: analyse the tools, notice what the request lacks, plan the steps, then act."""
     planner = step.planner
-    lines = [f"The user wants to {_goal(inp)}. Let me analyze the available tools:"]
+    lines = [f"The user wants {_wanted(_goal(inp))}. Let me analyze the available tools:"]
     for spec in inp.tools:
         lines.append(f"- `{spec.name}`: {lower_first(first_sentence(spec.description))}")
     given = [f"{label(p.name)} {render_value(p.value)}" for p in inp.advanced_tool.parameters]
@@ -115,6 +116,14 @@ def _goal(inp: ReasonerInput) -> str:
     return lower_first(sentence.strip()) or "complete the request"
 
 
+def _wanted(goal: str) -> str:
+    """What follows "The user wants": "to book a flight", "to know which ...", "the best-rated players"."""
+    first = goal.split(" ", 1)[0].lower()
+    if first in ("what", "where", "which", "who", "how", "when", "whether"):
+        return f"to know {goal}"
+    return f"to {goal}" if is_verb(first) else goal
+
+
 def _bridging(planner: Planner) -> list[str]:
     """What the request does not state and where it comes from (the paper's "mismatch")."""
     found: list[str] = []
@@ -163,5 +172,5 @@ def _brief(obs: Observation) -> str:
     items = [(last_key(p), v) for p, v in leaves(obs.output)]
     shown = ", ".join(f"{k}: {render_value(v)}" for k, v in items[:4])
     if len(items) > 4:
-        shown += f", and {len(items) - 4} more value(s)"
+        shown += ", among others"
     return shown or "nothing"

@@ -20,6 +20,7 @@ from pydantic import JsonValue
 from hardgen.agents.offline.text import (
     ORDINALS,
     ROLE_LABEL,
+    action_of,
     family_of,
     first_sentence,
     is_login_tool,
@@ -34,11 +35,13 @@ from hardgen.agents.offline.text import (
     schema_types,
     singular,
     upper_first,
+    verb_phrase,
     words,
 )
 from hardgen.dataflow import (
     ExternalInput,
     IntermediateValue,
+    carried_values,
     external_inputs,
     hidden_values,
     intermediate_values,
@@ -69,8 +72,22 @@ class _Flow:
     hidden: list[IntermediateValue]
 
     @classmethod
-    def of(cls, trace: Trace) -> _Flow:
-        return cls(external_inputs(trace), intermediate_values(trace), hidden_values(trace))
+    def of(cls, trace: Trace, context: Sequence[Trace] = ()) -> _Flow:
+        """With ``context`` (earlier turns' traces), an identifier that an earlier turn's output holds,
+        and holds alone (the only ticket id shown so far), is no input: a follow-up refers to it ("the
+        ticket") and the model carries it over. Any other value from earlier turns (an amount, a text,
+        one id among several) the user states again."""
+        external = external_inputs(trace, context=context)
+        intermediate = intermediate_values(trace, context=context)
+        implicit = carried_values(trace, context)
+        carried = [iv for iv in intermediate if not iv.from_context or iv in implicit]
+        external += [
+            ExternalInput(call_index=iv.call_index, tool=iv.tool, parameter=iv.parameter, value=iv.value)
+            for iv in intermediate
+            if iv not in carried
+        ]
+        external.sort(key=lambda e: e.call_index)
+        return cls(external, carried, hidden_values(trace, context=context))
 
 
 # ------------------------------------------------------------------------------------ tool maker
@@ -87,11 +104,13 @@ class _Input:
     name: str = ""
 
 
-def make_advanced_tool(trace: Trace, tools: Sequence[ToolSpec]) -> tuple[AdvancedTool, str]:
+def make_advanced_tool(
+    trace: Trace, tools: Sequence[ToolSpec], context: Sequence[Trace] = ()
+) -> tuple[AdvancedTool, str]:
     """Abstract a trace into an advanced tool; returns the tool and the reasoning behind it."""
     specs = {s.name: s for s in tools}
     calls = trace.calls
-    flow = _Flow.of(trace)
+    flow = _Flow.of(trace, context)
     inputs = _inputs(trace, flow)
     _name_inputs(inputs, flow)
     parameters = [_parameter(item, specs) for item in inputs]
@@ -218,7 +237,7 @@ def _downstream_role(flow: _Flow, call_index: int, param: str, depth: int = 0) -
 
 
 def _sinks(trace: Trace, flow: _Flow) -> list[str]:
-    """The goals: the last call's tool, then every tool whose result no later call consumes.
+    """The goals, in the order of the calls: every tool whose result no later call consumes, and the last.
 
     Every goal must be asked for: a call the query does not request would teach a model to act
     unprompted (log out, cancel, delete). Only a log-in stays implicit: it is a prerequisite, and the
@@ -229,16 +248,22 @@ def _sinks(trace: Trace, flow: _Flow) -> list[str]:
         return []
     consumed = {iv.source_call for iv in flow.intermediate if iv.source_call >= 0}
     observations = trace.observations
-    goals = [calls[-1].name]
+    goals: list[str] = []
     for i, call in enumerate(calls):
-        if is_login_tool(call.name):
+        if i < len(calls) - 1 and is_login_tool(call.name):
             continue
         # A consumed read is a bridge the model must find; a consumed write (book, create, send) is
         # still an action the user has to ask for.
-        if i in consumed and not _writes(call.name, observations[i] if i < len(observations) else None):
+        last = i == len(calls) - 1
+        if (
+            not last
+            and i in consumed
+            and not _writes(call.name, observations[i] if i < len(observations) else None)
+        ):
             continue
         if call.name not in goals:
             goals.append(call.name)
+    # In the order the calls happen: a request that asks for the last action first contradicts the calls.
     return goals
 
 
@@ -330,7 +355,12 @@ class _Parts:
 
 
 def make_hard_query(
-    tool: AdvancedTool, trace: Trace, tools: Sequence[ToolSpec], history_len: int, rng: random.Random
+    tool: AdvancedTool,
+    trace: Trace,
+    tools: Sequence[ToolSpec],
+    history_len: int,
+    rng: random.Random,
+    context: Sequence[Trace] = (),
 ) -> tuple[HardQuery, str]:
     """A fluent request that needs the whole chain; returns the query and the reasoning behind it.
 
@@ -339,9 +369,9 @@ def make_hard_query(
     """
     specs = {s.name: s for s in tools}
     names = list(dict.fromkeys([*specs, *tool.primitive_tools, *_suite_tools(tools)]))
-    flow = _Flow.of(trace)
+    flow = _Flow.of(trace, context)
     sinks = [s for s in _sinks(trace, flow) if s in specs]
-    intents = [i for i in (_intent(specs[s], names) for s in sinks) if i]
+    intents = [i for i in (_intent(specs[s], names, rng) for s in sinks) if i]
     parts = _Parts(
         intent=join_words(list(dict.fromkeys(intents))) or _fallback_intent(tool),
         details=[],
@@ -353,7 +383,7 @@ def make_hard_query(
     best: tuple[HardQuery, str] | None = None
     for attempt in range(6):
         query = HardQuery(text=_compose(parts, history_len, rng), advanced_tool=tool.name)
-        problems = query_problems(query, trace, names)
+        problems = query_problems(query, trace, names, context=context)
         cot = _query_cot(tool, parts, problems)
         if not problems:
             return query, cot
@@ -444,15 +474,48 @@ def _as_request(sentence: str) -> str:
     return sentence
 
 
-def _intent(spec: ToolSpec, names: Sequence[str]) -> str:
-    """The end goal in the words of the tool's description, rephrased where they spell a tool's name."""
-    sentence = _as_request(lower_first(first_sentence(spec.description)))
+_ASK_VERBS = frozenset(
+    {"get", "fetch", "read", "view", "show", "check", "lookup", "look", "query", "describe", "retrieve"}
+)  # fmt: skip
+_FIND_VERBS = frozenset({"list", "search", "find", "browse"})
+
+
+def _intent(spec: ToolSpec, names: Sequence[str], rng: random.Random | None = None) -> str:
+    """The end goal as a user asks for it: from what the tool does (its name's verb and object), or
+    now and then from a short, plain first sentence of its description; rephrased where the words spell
+    a tool's name."""
+    described = lower_first(first_sentence(spec.description))
+    plain = len(described.split()) <= 9 and not re.search(r"\b(your|given|its|this)\b|[()]", described)
+    own = _user_words(spec)
+    if own and not (plain and rng is not None and rng.random() < 0.3):
+        sentence = own
+    else:
+        sentence = _as_request(described)
     for name in names:
         if sentence and mentions_tool(sentence, name):
             sentence = _rephrase(sentence, name)
     if not sentence or any(mentions_tool(sentence, n) for n in names):
         return ""
     return sentence
+
+
+def _user_words(spec: ToolSpec) -> str:
+    """``get_vehicle_status`` -> "tell me the vehicle status", ``book_flight`` -> "book the flight";
+    "" for a name too short to say what it does (``cd``) or a log-in."""
+    verb, thing = action_of(spec.name)
+    if len(words(spec.name)) < 2 or is_login_tool(spec.name) or not thing:
+        return ""
+    if thing[0] in ("to", "from", "into", "onto", "for", "on", "in", "at", "with"):
+        if len(thing) < 2:
+            return ""
+        obj = f"{thing[0]} the {' '.join(thing[1:])}"  # add_to_cart -> "add to the cart"
+    else:
+        obj = "the " + " ".join(thing)
+    if not verb or verb in _ASK_VERBS:
+        return f"tell me {obj}"
+    if verb in _FIND_VERBS:
+        return f"find {obj}"
+    return f"{verb_phrase(verb)} {obj}"
 
 
 def _rephrase(sentence: str, tool_name: str) -> str:
@@ -468,7 +531,7 @@ def _rephrase(sentence: str, tool_name: str) -> str:
 
 
 def _fallback_intent(tool: AdvancedTool) -> str:
-    return lower_first(first_sentence(tool.description.split(",")[0])) or "take care of this"
+    return _as_request(lower_first(first_sentence(tool.description.split(",")[0]))) or "take care of this"
 
 
 def _label(param: AdvancedParameter) -> str:

@@ -136,13 +136,13 @@ def reason_step(inp: ReasonerInput, options: ReasonerOptions, rng: random.Random
         if mistake is not None:
             cot = mistake_cot(inp, step, mistake.thought)
             return ReasoningAttempt(attempt=inp.attempt, cot=cot, calls=mistake.calls)
+    # The reasoning a first answer gives for these calls; a refined attempt keeps it as its final CoT.
+    fresh = continue_cot(inp, step) if inp.done_steps else initial_cot(inp, step)
     if inp.failed_attempts:
-        cot = refine_cot(inp, step)
-    elif inp.done_steps:
-        cot = continue_cot(inp, step)
-    else:
-        cot = initial_cot(inp, step)
-    return ReasoningAttempt(attempt=inp.attempt, cot=cot, calls=step.calls)
+        return ReasoningAttempt(
+            attempt=inp.attempt, cot=refine_cot(inp, step), final_cot=fresh, calls=step.calls
+        )
+    return ReasoningAttempt(attempt=inp.attempt, cot=fresh, calls=step.calls)
 
 
 # ------------------------------------------------------------------------------------- stepping

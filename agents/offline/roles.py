@@ -21,7 +21,7 @@ from hardgen.agents.offline.reasoner import ReasonerOptions, reason_step
 from hardgen.agents.offline.target import direct_call, summarize
 from hardgen.agents.offline.text import estimate_tokens
 from hardgen.agents.offline.verifier import diagnose
-from hardgen.calls import render_response
+from hardgen.calls import FINAL_CLOSE, FINAL_OPEN, THINK_CLOSE, render_response
 from hardgen.config import AgentConfig
 from hardgen.schema import AdvancedTool, HardQuery, Model, ReasoningAttempt, TokenUsage, VerifierFeedback
 
@@ -77,7 +77,7 @@ class OfflineToolMaker(_OfflineAgent):
     async def make_tool(self, inp: ToolMakerInput) -> AgentResult[AdvancedTool]:
         if not inp.trace.calls:
             raise AgentError("offline:empty_trace", "the trace has no calls: there is nothing to abstract")
-        tool, cot = make_advanced_tool(inp.trace, inp.tools)
+        tool, cot = make_advanced_tool(inp.trace, inp.tools, [t.trace for t in inp.history])
         raw = _think(cot, advanced_tool_json(tool))
         return AgentResult(value=tool, raw=raw, usage=self.usage(inp, raw))
 
@@ -87,7 +87,8 @@ class OfflineQueryGenerator(_OfflineAgent):
 
     async def make_query(self, inp: QueryInput) -> AgentResult[HardQuery]:
         rng = self.rng(inp.seed)
-        query, cot = make_hard_query(inp.advanced_tool, inp.trace, inp.tools, len(inp.history), rng)
+        context = [t.trace for t in inp.history]
+        query, cot = make_hard_query(inp.advanced_tool, inp.trace, inp.tools, len(inp.history), rng, context)
         raw = _think(cot, query.text)
         return AgentResult(value=query, raw=raw, usage=self.usage(inp, raw))
 
@@ -107,6 +108,10 @@ class OfflineReasoner(_OfflineAgent):
     async def reason(self, inp: ReasonerInput) -> AgentResult[ReasoningAttempt]:
         attempt = reason_step(inp, self.options, self.rng(inp.seed))
         raw = render_response(attempt.cot, attempt.calls)
+        if attempt.final_cot:  # a refinement also gives the reasoning a first answer would (the LLM format)
+            think, _, calls = raw.partition(THINK_CLOSE)
+            final = f"{FINAL_OPEN}\n{attempt.final_cot.strip()}\n{FINAL_CLOSE}"
+            raw = f"{think}{THINK_CLOSE}\n{final}\n{calls.lstrip()}"
         usage = self.usage(inp, raw)
         value = attempt.model_copy(update={"raw": raw, "usage": usage})
         return AgentResult(value=value, raw=raw, usage=usage)
@@ -125,8 +130,7 @@ class OfflineSummarizer(_OfflineAgent):
     """The assistant's closing message after the turn's last tool response (Figure 9)."""
 
     async def summarize(self, inp: SummaryInput) -> AgentResult[str]:
-        observations = [o for s in inp.steps for o in s.observations]
-        text, cot = summarize(observations, self.rng(inp.seed))
+        text, cot = summarize([s.observations for s in inp.steps], self.rng(inp.seed))
         raw = _think(cot, text)
         return AgentResult(value=text, raw=raw, usage=self.usage(inp, raw))
 
@@ -144,7 +148,7 @@ class OfflineTargetModel(_OfflineAgent):
 
     async def act(self, inp: TargetInput) -> AgentResult[TargetAction]:
         if inp.transcript:
-            text, _ = summarize([o for s in inp.transcript for o in s.observations], self.rng(inp.seed))
+            text, _ = summarize([s.observations for s in inp.transcript], self.rng(inp.seed))
             raw = render_response("I have the tool's result, so the request is done.", [], text)
             action = TargetAction(calls=[], text=text, raw=raw)
         else:

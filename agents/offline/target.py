@@ -1,9 +1,10 @@
 """The offline turn summariser (Figure 9) and Phase I's offline model under test.
 
-The summary reports each call's result in plain words, the final ones in full. The target model takes
-the request literally: it calls the tool whose name and description best match the request's words,
-with values read from the request by the words in front of them, and stops once it has a result. It
-never bridges (no lookups first), so it fails wherever a prerequisite or an intermediate value is needed.
+The summary answers the request: what was done and the values asked for, in plain sentences. The
+target model takes the request literally: it calls the tool whose name and description best match
+the request's words, with values read from the request by the words in front of them, and stops once
+it has a result. It never bridges (no lookups first), so it fails wherever a prerequisite or an
+intermediate value is needed.
 """
 
 from __future__ import annotations
@@ -15,55 +16,176 @@ from collections.abc import Sequence
 from pydantic import JsonValue
 
 from hardgen.agents.offline.text import (
+    action_of,
     content_words,
     first_sentence,
-    humanize_tool,
+    is_login_tool,
+    is_logout_tool,
+    is_plural,
+    join_words,
     label,
-    last_key,
-    leaves,
     lower_first,
+    noun_singular,
     past_tense,
     schema_types,
-    verb_of,
+    upper_first,
+    verb_phrase,
     words,
 )
 from hardgen.schema import JSONDict, Observation, ToolCall, ToolSpec
 
 # --------------------------------------------------------------------------------------- summary
 
-_OPENINGS = ["Done.", "All set.", "Here is the result.", "Your request is complete."]
+_READ_VERBS = frozenset(
+    {"get", "list", "search", "find", "check", "show", "view", "lookup", "look", "fetch", "read", "query",
+     "estimate", "compute", "calculate", "convert", "count", "describe", "browse", "preview", "quote"}
+)  # fmt: skip
+_NAMING = ("name", "title", "symbol", "label", "code", "city", "email", "username", "id")
+_SKIPPED = frozenset({"ok", "success", "message"})
+_MAX_FIELDS = 4
+_MAX_ITEMS = 5
 
 
-def summarize(observations: Sequence[Observation], rng: random.Random) -> tuple[str, str]:
-    """A closing message for the user: one sentence per call result, the last two in detail."""
-    sentences = [_result(obs, detailed=i >= len(observations) - 2) for i, obs in enumerate(observations)]
-    failed = any(not o.ok for o in observations)
-    opening = "Part of the request could not be completed." if failed else rng.choice(_OPENINGS)
-    text = " ".join([opening, *sentences])
+def summarize(steps: Sequence[Sequence[Observation]], rng: random.Random) -> tuple[str, str]:
+    """A closing message that answers the request: what was done, and the values the user asked for.
+
+    Only the turn's results are reported: the last step's calls and every earlier call that changed
+    something (a booking on the way). Lookups that only fed a later call stay unsaid, as a person
+    helping would leave them, and a log-in is no news.
+    """
+    flat = [o for step in steps for o in step]
+    failed = [o for o in flat if not o.ok]
+    last = list(steps[-1]) if steps else []
+    earlier = [o for step in steps[:-1] for o in step]
+    goals = [o for o in earlier if o.ok and o.changed_state and not is_login_tool(o.call.name)]
+    goals += [o for o in last if o.ok]
+    sentences = [_report(o) for o in goals]
+    sentences += [
+        f"I could not {_phrase_text(o.call.name)}: {(o.error or 'it failed').rstrip('.')}." for o in failed
+    ]
+    writes = any(o.changed_state for o in goals)
+    opening = "" if not writes or failed else rng.choice(["Done.", "All set.", "It's done."])
+    text = " ".join(x for x in [opening, *sentences] if x) or "There was nothing to report."
     cot = (
-        f"The turn made {len(observations)} call(s). I report each result to the user in plain words, the "
-        "final ones in full."
+        f"The request is answered by {len(goals)} result(s). I tell the user what was done and give the "
+        "values they asked for in plain sentences; the lookups in between need no mention."
     )
     return text, cot
 
 
-def _result(obs: Observation, detailed: bool) -> str:
-    if not obs.ok:
-        return f"I could not {humanize_tool(obs.call.name)}: {obs.error}"
-    rest = " ".join(words(obs.call.name)[1:])
-    action = f"I {past_tense(verb_of(obs.call.name))} {'the ' + rest if rest else 'it'}"
-    fields = [(last_key(p), v) for p, v in leaves(obs.output) if p] or (
-        [("result", obs.output)] if obs.output is not None else []
-    )
-    limit = 6 if detailed else 2
-    shown = ", ".join(f"{label(k)} {_text(v)}" for k, v in fields[:limit])
-    more = f" and {len(fields) - limit} more value(s)" if len(fields) > limit else ""
-    return f"{action}: {shown}{more}." if shown else f"{action}."
+_PREPOSITIONS = frozenset({"to", "from", "into", "onto", "for", "on", "in", "at", "with"})
+
+
+def _verb_phrase(tool: str) -> tuple[str, str]:
+    """The verb and the rest of a phrase saying what a tool does: ``book_flight`` -> (book, "the
+    flight"), ``add_to_cart`` -> (add, "it to the cart"), ``vehicle_status`` -> (get, "the vehicle
+    status")."""
+    verb, thing = action_of(tool)
+    if thing and thing[0] in _PREPOSITIONS:
+        rest = " ".join(thing[1:])
+        return verb or "do", f"it {thing[0]} the {rest}" if rest else "it"
+    obj = f"the {' '.join(thing)}" if thing else ""
+    if not verb:
+        return "get", obj or "the result"
+    return verb, obj
+
+
+def _phrase_text(tool: str) -> str:
+    verb, rest = _verb_phrase(tool)
+    return " ".join(x for x in (verb_phrase(verb), rest) if x)
+
+
+def _report(obs: Observation) -> str:
+    facts = _facts(obs.output)
+    if is_login_tool(obs.call.name):
+        return " ".join(["You are signed in.", *facts])
+    if is_logout_tool(obs.call.name):
+        return "You are signed out."
+    verb, _ = action_of(obs.call.name)
+    measured = obs.changed_state
+    reads = measured is False or (measured is None and (not verb or verb in _READ_VERBS))
+    if reads:
+        return " ".join(facts) if facts else "I found nothing that matches."
+    if not verb:  # a command named by no verb (rmdir): its result says what it did
+        return " ".join(facts) if facts else "It is done."
+    head, rest = _verb_phrase(obs.call.name)
+    action = f"I {past_tense(head)}{' ' + rest if rest else ''}."
+    return " ".join([action, *facts])
+
+
+def _facts(output: JsonValue) -> list[str]:
+    """The values of a result as sentences: "The balance is 120.5 and the currency is USD."."""
+    if output is None:
+        return []
+    if not isinstance(output, dict):
+        return [f"The result is {_listing(output) if isinstance(output, list) else _text(output)}."]
+    clauses: list[str] = []
+    sentences: list[str] = []
+    for key, value in output.items():
+        name = label(key)
+        if key in _SKIPPED or not name:
+            continue
+        if isinstance(value, list):
+            sentences.append(_list_sentence(name, value))
+        elif isinstance(value, dict):
+            inner = _facts(value)
+            sentences.extend(inner[:1])
+        elif isinstance(value, bool):
+            if " " not in name and name.endswith("ed"):  # locked, escalated: "it is (not) locked"
+                clauses.append(f"it is {'' if value else 'not '}{name}")
+        elif len(clauses) < _MAX_FIELDS:
+            verb = "are" if is_plural(name.rsplit(" ", 1)[-1]) else "is"
+            clauses.append(f"the {name} {verb} {_text(value)}")
+    if clauses:
+        text = upper_first(join_words(clauses))
+        sentences.insert(0, text if text.endswith((".", "!", "?")) else text + ".")
+    return sentences
+
+
+def _list_sentence(name: str, items: list[JsonValue]) -> str:
+    """ "There are 3 flights: ...", or for a label that is no plural noun ("free", "busy") "The free list
+    has 2 entries: ..."."""
+    head, _, last = name.rpartition(" ")
+    if last == "list" and head:
+        name, last = head, ""
+    if not last or not is_plural(last):
+        if not items:
+            return f"The {name} list is empty."
+        entries = "one entry" if len(items) == 1 else f"{len(items)} entries"
+        return f"The {name} list has {entries}: {_listing(items)}."
+    if not items:
+        return f"There are no {name}."
+    if len(items) == 1:
+        return f"There is one {' '.join(w for w in (head, noun_singular(last)) if w)}: {_listing(items)}."
+    return f"There are {len(items)} {name}: {_listing(items)}."
+
+
+def _listing(items: list[JsonValue]) -> str:
+    """Items by what names them (``FL12 (Rivermist to Lakeside)``), the first few when there are many."""
+    shown = [_item_text(v) for v in items[:_MAX_ITEMS]]
+    text = join_words(shown) if len(items) <= _MAX_ITEMS else ", ".join(shown)
+    if len(items) > _MAX_ITEMS:
+        text = f"{text}, among others"
+    return text
+
+
+def _item_text(item: JsonValue) -> str:
+    if not isinstance(item, dict):
+        return _text(item)
+    scalars = [
+        (k, v) for k, v in item.items() if isinstance(v, str | int | float) and not isinstance(v, bool)
+    ]
+    if not scalars:
+        return "an entry"
+    ranked = sorted(scalars, key=lambda kv: next((i for i, n in enumerate(_NAMING) if n in kv[0]), 99))
+    return _text(ranked[0][1])
 
 
 def _text(value: JsonValue) -> str:
     if isinstance(value, bool):
         return "yes" if value else "no"
+    if isinstance(value, float):
+        return f"{value:,.2f}".rstrip("0").rstrip(".") if abs(value) < 1e12 else str(value)
     return "none" if value is None else str(value)
 
 

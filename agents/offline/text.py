@@ -11,6 +11,7 @@ import json
 import re
 from collections.abc import Iterable, Iterator
 
+from lemminflect import getAllLemmas, getInflection, getLemma
 from pydantic import JsonValue
 
 from hardgen.schema import JSONDict, ToolSpec, json_type_of
@@ -50,27 +51,6 @@ VERB_FAMILIES: dict[str, frozenset[str]] = {
     "update": _wordset("update set change edit modify rename move adjust toggle enable disable mark"),
     "transfer": _wordset("transfer deposit withdraw refund redeem exchange"),
     "login": _wordset("login authenticate auth signin logon log sign"),
-}
-
-_PAST = {
-    "get": "got",
-    "find": "found",
-    "book": "booked",
-    "buy": "bought",
-    "send": "sent",
-    "set": "set",
-    "make": "made",
-    "pay": "paid",
-    "read": "read",
-    "write": "wrote",
-    "show": "showed",
-    "check": "checked",
-    "list": "listed",
-    "add": "added",
-    "open": "opened",
-    "log": "logged",
-    "sign": "signed",
-    "run": "ran",
 }
 
 
@@ -148,14 +128,73 @@ def is_logout_tool(tool_name: str) -> bool:
     )
 
 
+_ACTION_VERBS = _wordset(
+    """join leave follow unfollow block unblock start stop lock unlock press release publish escalate link
+    assign resolve reopen like unlike mute unmute pin unpin plan play apply solve track recall store
+    logout signout logoff"""
+)
+_PHRASAL_VERBS = {
+    "checkout": "check out", "login": "log in", "logon": "log on", "signin": "sign in", "logout": "log out",
+    "signout": "sign out", "logoff": "log off", "lookup": "look up", "setup": "set up", "signup": "sign up",
+}  # fmt: skip
+
+
+def action_of(tool_name: str) -> tuple[str, list[str]]:
+    """The verb of a tool's name and the words of its object: ``book_flight`` -> (book, [flight]);
+    a namespace in front stays with the object (``game_get_leaderboard`` -> (get, [game, leaderboard]));
+    ``("", words)`` when no word of the name is a verb (``vehicle_status``, ``cd``)."""
+    tokens = words(tool_name)
+    known = _ACTION_VERBS | {v for verbs in VERB_FAMILIES.values() for v in verbs}
+    for i, token in enumerate(tokens[:2]):
+        if token in known:
+            rest = tokens[i + 1 :]
+            if i and (not rest or any(noun_singular(w) == tokens[0] for w in rest)):
+                return token, rest  # math_recall, game_list_games: the namespace adds nothing
+            return token, tokens[:i] + rest
+    if tokens and tokens[0] not in ("log", "sign") and is_verb(tokens[0]) and _base_form(tokens[0]):
+        return tokens[0], tokens[1:]
+    return "", tokens
+
+
+def is_verb(word: str) -> bool:
+    """Whether an English word can be a verb (``book`` yes, ``vehicle`` no), by lemminflect's lexicon."""
+    return "VERB" in getAllLemmas(word.lower())
+
+
+def _base_form(word: str) -> bool:
+    lemma = getLemma(word, upos="VERB")
+    return bool(lemma) and lemma[0] == word
+
+
+def verb_phrase(verb: str) -> str:
+    """A verb as written in a sentence: ``checkout`` -> "check out", ``book`` -> "book"."""
+    return _PHRASAL_VERBS.get(verb, verb)
+
+
 def past_tense(verb: str) -> str:
-    if verb in _PAST:
-        return _PAST[verb]
-    if verb.endswith("e"):
-        return verb + "d"
-    if verb.endswith("y") and len(verb) > 2 and verb[-2] not in "aeiou":
-        return verb[:-1] + "ied"
-    return verb + "ed"
+    """The simple past of a verb (``send`` -> ``sent``, ``transfer`` -> ``transferred``, ``checkout`` ->
+    ``checked out``), by lemminflect."""
+    head, _, particle = verb_phrase(verb.lower()).partition(" ")
+    forms = getInflection(head, tag="VBD")
+    return " ".join([forms[0] if forms else head, *([particle] if particle else [])])
+
+
+def noun_singular(word: str) -> str:
+    """The singular of an English noun (``entries`` -> ``entry``, ``statuses`` -> ``status``)."""
+    lemma = getLemma(word.lower(), upos="NOUN")
+    return lemma[0] if lemma else word
+
+
+def noun_plural(word: str) -> str:
+    """The plural of an English noun (``entry`` -> ``entries``)."""
+    forms = getInflection(word.lower(), tag="NNS")
+    return forms[0] if forms else word
+
+
+def is_plural(word: str) -> bool:
+    """Whether a noun is in the plural (``flights`` yes, ``status`` no)."""
+    word = word.lower()
+    return word.endswith("s") and noun_singular(word) != word
 
 
 def label(name: str) -> str:

@@ -58,7 +58,7 @@ __all__ = ["AfterTarget", "GraphUpdates", "Sampler", "match_score", "probe_graph
 
 logger = logging.getLogger(__name__)
 
-AfterTarget = Literal["uniform", "connected"]
+AfterTarget = Literal["uniform", "connected", "stop"]
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 _LISTED = re.compile(
     r"(?:known|valid|available|saved [a-z]+|one of|choose from|options|expected)[^:]*:\s*(.+?)\.?$", re.I
@@ -116,8 +116,9 @@ class Sampler:
         retries_per_call: Extra attempts, with other values, for a call that fails.
         parallel_steps: Group consecutive calls with no dependency between them into one step.
         max_calls: Most calls in one trace (calls continue past ``num_calls`` until T_a is called).
-        after_target: ``uniform`` (eq. 2: any legal tool once T_a was called) or ``connected``
-            (prefer legal tools adjacent in G to what this trace called; a bias, off by default).
+        after_target: ``uniform`` (eq. 2: any legal tool once T_a was called), ``connected``
+            (prefer legal tools adjacent in G to what this trace called) or ``stop`` (end the trace at
+            T_a: every call then leads to the target, none is an unrelated action glued on).
         failure_rule: Which failure set targets come from (``all`` target models failed, or ``any``).
         max_parallel: Most calls in one parallel step.
         max_demand: Most calls of one tool the walk towards T_a asks for (values it must supply).
@@ -141,8 +142,8 @@ class Sampler:
         max_demand: int = 3,
         restarts: int = 2,
     ) -> None:
-        if after_target not in ("uniform", "connected"):
-            raise ValueError(f"after_target must be 'uniform' or 'connected', not {after_target!r}")
+        if after_target not in ("uniform", "connected", "stop"):
+            raise ValueError(f"after_target must be 'uniform', 'connected' or 'stop', not {after_target!r}")
         self.graph = graph
         self.env = env
         self.rng = rng
@@ -161,13 +162,27 @@ class Sampler:
 
     # ------------------------------------------------------------------ targets
 
-    def choose_target(self, exclude: Collection[str] = ()) -> str | None:
+    def choose_target(
+        self,
+        exclude: Collection[str] = (),
+        *,
+        calls: int | None = None,
+        sources: Collection[str] = (),
+        done: Collection[str] = (),
+    ) -> str | None:
         """Draw T_a: from the failure set weighted by failure rate, else uniformly from all tools.
 
         Only tools of this environment that can be reached within ``max_calls`` calls are drawn;
         ``exclude`` (say, the tools already called this session) is avoided unless nothing else is left.
+        With ``calls`` (the turn's planned calls), targets that need a value from another tool's output
+        are preferred (a trace with a value flow: the model has to bridge), those whose shortest walk
+        is ``calls`` long first; ``sources`` (tools whose outputs earlier turns hold) make a target that
+        takes a value from them count as bridging too (as one call when its prerequisites are among the
+        ``done`` tools).
         """
         pool = [t for t in self.tools if t not in exclude] or list(self.tools)
+        if calls is not None:
+            pool = self._bridging_targets(pool, calls, sources, done) or pool
         weights = [1.0] * len(pool)
         if self.graph.has_failure_stats:
             failing = self.graph.failure_members(self.failure_rule)
@@ -185,6 +200,26 @@ class Sampler:
                 return tool
             del pool[i], weights[i]
         return None
+
+    def _bridging_targets(
+        self, pool: Sequence[str], calls: int, sources: Collection[str], done: Collection[str] = ()
+    ) -> list[str]:
+        """The tools of ``pool`` that need another tool's output, best fitting ``calls`` first: one the
+        session's earlier outputs feed, and whose prerequisites ``done`` already holds, fits one call."""
+        fits: dict[int, list[str]] = {}
+        for tool in pool:
+            reqs = self.graph.requirements(tool, self.updates)
+            value_reqs = [alts for alts, _, hard in reqs if not hard]
+            if not value_reqs:
+                continue
+            if sources and any(not alts.isdisjoint(sources) for alts in value_reqs):
+                ready = all(not alts.isdisjoint(done) for alts, _, hard in reqs if hard)
+                fits.setdefault(0 if ready or calls > 1 else 1, []).append(tool)  # fed by the session
+                continue
+            need = self.graph.min_calls(tool, within=self.within)
+            if 2 <= need <= max(calls, 2):
+                fits.setdefault(1 + int(max(calls, 2) - need), []).append(tool)
+        return fits[min(fits)] if fits else []
 
     # ------------------------------------------------------------------ traces
 
@@ -254,12 +289,57 @@ class Sampler:
             target=target, steps=steps, initial_state=initial, final_state_hash=self.env.state_hash()
         )
 
+    def sample_turn(
+        self,
+        num_calls: int,
+        *,
+        called: set[str],
+        history: Sequence[Observation] = (),
+        max_calls: int | None = None,
+        prefer_bridging: bool = True,
+        reject: Callable[[Trace], bool] | None = None,
+        wanted: Callable[[Trace], bool] | None = None,
+        tries: int = 4,
+    ) -> Trace:
+        """Draw a target and sample a trace to it, drawing again (from the same state) while the walk
+        misses its target, ``reject`` refuses the trace or ``wanted`` (say, "a value flows from one
+        call to another") does not hold; the last draw drops the preference for bridging targets and
+        ``wanted`` (and a walk that ends short of its target is kept, as :meth:`sample_trace` keeps
+        it). ``called`` is updated with the accepted trace's tools.
+
+        Returns:
+            The trace, or one with no calls when no acceptable trace was found.
+        """
+        start = self.env.snapshot()
+        sources = sorted({o.call.name for o in history if o.ok})
+        rejected: list[str] = []
+        for n in range(tries):
+            prefer = prefer_bridging and n < tries - 1
+            target = self.choose_target(
+                exclude=rejected, calls=num_calls if prefer else None, sources=sources, done=called
+            )
+            if target is None:
+                break
+            turn_called = set(called)
+            trace = self.sample_trace(
+                target, num_calls, called=turn_called, history=history, max_calls=max_calls
+            )
+            last = n == tries - 1
+            reached = target in trace.tool_names or (last and bool(trace.calls))
+            liked = last or wanted is None or wanted(trace)
+            if reached and liked and not (reject and reject(trace)):
+                called.update(turn_called)
+                return trace
+            rejected.append(target)
+            self.env.restore(start)
+        return Trace(target=None, initial_state=start, final_state_hash=self.env.state_hash())
+
     def _walk(self, run: _Run, num_calls: int, limit: int) -> None:
         """Select and execute calls by eq. (2) until M calls include T_a, or nothing is left."""
         budget = 3 * limit
         while len(run.calls) < limit and budget > 0:
             budget -= 1
-            if run.target in run.called and len(run.calls) >= num_calls:
+            if run.target in run.called and (len(run.calls) >= num_calls or self.after_target == "stop"):
                 break
             tool, repeat = self._select(run)
             if tool is None:
