@@ -137,7 +137,8 @@ def export_run(
         files, records = hf.write(source, target, stem)
         data_files = files
     manifest = write_manifest(
-        files[0],
+        # bfcl: one manifest for the folder, named so that BFCL's file pattern does not pick it up
+        target if fmt == "bfcl" else files[0],
         fmt=fmt,
         files=data_files,
         trajectories=source.count,
