@@ -24,6 +24,7 @@ from typer.testing import CliRunner
 
 from hardgen.agents.base import (
     AgentError,
+    EndpointFault,
     QueryInput,
     ReasonerInput,
     SummaryInput,
@@ -351,9 +352,9 @@ async def test_an_unusable_answer_is_reasked(standin: Any, kind: str) -> None:
 
 async def test_faults_without_a_cap_exhaust_retries_and_reasks(standin: Any) -> None:
     server = standin(fault_rate=1.0, faults=("429",))
-    with pytest.raises(AgentError) as info:
+    with pytest.raises(EndpointFault) as info:
         await LLMSummarizer(llm(server, max_retries=2)).summarize(SUMMARY)
-    assert info.value.reason == "llm:http_429"
+    assert info.value.reason == "llm:http_429" and info.value.transient
     assert server.standin.stats.requests == 3
 
     server = standin(fault_rate=1.0, faults=("malformed",))
@@ -362,9 +363,10 @@ async def test_faults_without_a_cap_exhaust_retries_and_reasks(standin: Any) -> 
     assert info.value.reason == "llm:malformed_output"
 
     server = standin(fault_rate=1.0, faults=("broken_body",))
-    with pytest.raises(AgentError) as info:
-        await LLMSummarizer(llm(server)).summarize(SUMMARY)
-    assert info.value.reason == "llm:bad_response"
+    with pytest.raises(EndpointFault) as info:
+        await LLMSummarizer(llm(server, max_retries=1)).summarize(SUMMARY)
+    assert info.value.reason == "llm:bad_response" and info.value.transient
+    assert server.standin.stats.requests == 2  # a broken body is retried like a 500
 
 
 async def test_wrong_calls_reach_the_model_under_test(standin: Any) -> None:

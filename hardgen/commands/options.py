@@ -33,3 +33,6 @@ ReplayOpt = Annotated[
     typer.Option("--replay", help="Answer every LLM request from this cassette, with no network."),
 ]
 ShowOpt = Annotated[int, typer.Option("--show", help="How many findings to print.")]
+NoCheckOpt = Annotated[
+    bool, typer.Option("--no-check", help="Skip the pre-flight check of the model endpoints (hardgen check).")
+]

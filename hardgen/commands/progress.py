@@ -42,7 +42,9 @@ def _progress(total: int, quiet: bool) -> Any:
     )
 
 
-def _execute(settings: Any, run_dir: Path, *, quiet: bool, keep_checkpoints: bool) -> Any:
+def _execute(
+    settings: Any, run_dir: Path, *, quiet: bool, keep_checkpoints: bool, config_path: Path | None = None
+) -> Any:
     from hardgen.runner import Runner
 
     progress = _progress(settings.run.trajectories, quiet)
@@ -51,7 +53,9 @@ def _execute(settings: Any, run_dir: Path, *, quiet: bool, keep_checkpoints: boo
     def on_progress(done: int, total: int, kept: int) -> None:
         progress.update(task, completed=done, total=total, kept=kept)
 
-    runner = Runner(settings, run_dir, on_progress=on_progress, keep_checkpoints=keep_checkpoints)
+    runner = Runner(
+        settings, run_dir, on_progress=on_progress, keep_checkpoints=keep_checkpoints, config_path=config_path
+    )
     try:
         with progress:
             summary = asyncio.run(runner.run())
@@ -71,17 +75,22 @@ def execute(
     keep_checkpoints: bool,
     record: Path | None = None,
     replay: Path | None = None,
+    config_path: Path | None = None,
 ) -> Any:
     """Run the pipeline with a progress bar; inside a cassette when ``record`` or ``replay`` is given,
     where every LLM HTTP exchange is recorded or answered from the file (no network), and a request
     the cassette lacks stops the run with one clear message."""
     if record is None and replay is None:
-        return _execute(settings, run_dir, quiet=quiet, keep_checkpoints=keep_checkpoints)
+        return _execute(
+            settings, run_dir, quiet=quiet, keep_checkpoints=keep_checkpoints, config_path=config_path
+        )
     from hardgen.cassettes import CassetteMiss, cassette_context
 
     try:
         with cassette_context(record=record, replay=replay) as cassette:
-            summary = _execute(settings, run_dir, quiet=quiet, keep_checkpoints=keep_checkpoints)
+            summary = _execute(
+                settings, run_dir, quiet=quiet, keep_checkpoints=keep_checkpoints, config_path=config_path
+            )
     except CassetteMiss as exc:
         lines = str(exc).splitlines()
         raise UserError("\n".join(lines[:12] + (["..."] if len(lines) > 12 else []))) from None
@@ -97,7 +106,7 @@ def execute(
 
 
 def print_summary(summary: Any) -> None:
-    """The run's closing lines; exit code 1 when items raised errors."""
+    """The run's closing lines; exit code 1 when items raised errors, were deferred, or none was kept."""
     typer.echo(
         f"{summary.kept} kept, {summary.discarded} discarded of {summary.planned} planned "
         f"({summary.new} new this time) -> {summary.run_dir / 'results.sqlite'}"
@@ -110,4 +119,15 @@ def print_summary(summary: Any) -> None:
             f"'hardgen resume {summary.run_dir}' retries them",
             err=True,
         )
+        raise typer.Exit(1)
+    if summary.deferred:
+        first = next(iter(summary.deferred.values()))
+        typer.echo(
+            f"{len(summary.deferred)} item(s) deferred after endpoint faults (first: {first}); "
+            f"'hardgen resume {summary.run_dir}' continues them",
+            err=True,
+        )
+        raise typer.Exit(1)
+    if summary.planned and not summary.kept:
+        typer.echo("no trajectory was kept; see the discard reasons above", err=True)
         raise typer.Exit(1)

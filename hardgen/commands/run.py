@@ -8,11 +8,12 @@ from typing import Annotated, Any
 
 import typer
 
-from hardgen.commands.common import user_errors
+from hardgen.commands.common import UserError, user_errors
 from hardgen.commands.options import (
     ConfigArg,
     JsonOpt,
     KeepCheckpointsOpt,
+    NoCheckOpt,
     QuietOpt,
     RecordOpt,
     ReplayOpt,
@@ -28,6 +29,7 @@ def register(app: typer.Typer) -> None:
     app.command()(status)
     app.command("self-eval")(self_eval)
     app.command()(init)
+    app.command()(check)
 
 
 def run(
@@ -37,6 +39,7 @@ def run(
     keep_checkpoints: KeepCheckpointsOpt = False,
     record: RecordOpt = None,
     replay: ReplayOpt = None,
+    no_check: NoCheckOpt = False,
 ) -> None:
     """Run the whole pipeline (Phase I self-evaluation when needed, then Phases II and III)."""
     from hardgen.config import load_settings
@@ -45,8 +48,16 @@ def run(
     with user_errors():
         settings = load_settings(config)
         prepare_run_dir(settings, config, run_dir)
+        if not (no_check or replay):
+            preflight(settings)
         summary = execute(
-            settings, run_dir, quiet=quiet, keep_checkpoints=keep_checkpoints, record=record, replay=replay
+            settings,
+            run_dir,
+            quiet=quiet,
+            keep_checkpoints=keep_checkpoints,
+            record=record,
+            replay=replay,
+            config_path=config,
         )
     print_summary(summary)
 
@@ -57,12 +68,15 @@ def resume(
     keep_checkpoints: KeepCheckpointsOpt = False,
     record: RecordOpt = None,
     replay: ReplayOpt = None,
+    no_check: NoCheckOpt = False,
 ) -> None:
-    """Continue an interrupted run: finished items are skipped, in-flight ones continue."""
+    """Continue an interrupted run: finished items are skipped, in-flight and deferred ones continue."""
     from hardgen.runner import RunDir
 
     with user_errors():
         settings = RunDir(run_dir).load_settings()
+        if not (no_check or replay):
+            preflight(settings)
         summary = execute(
             settings, run_dir, quiet=quiet, keep_checkpoints=keep_checkpoints, record=record, replay=replay
         )
@@ -100,6 +114,53 @@ def self_eval(config: ConfigArg, run_dir: RunDirOpt) -> None:
         f"{done.evaluated} tools evaluated, {done.skipped} skipped; "
         f"{done.failure_tools} in the failure set -> {done.graph}"
     )
+
+
+def check(config: ConfigArg, as_json: JsonOpt = False) -> None:
+    """Check every model endpoint of a config: it answers, the key and model work, tool calls and
+    reasoning text come back as the roles read them. Exit code 1 when a check fails."""
+    from hardgen.config import load_settings
+    from hardgen.preflight import check_settings
+
+    with user_errors():
+        rows = check_settings(load_settings(config))
+    if as_json:
+        typer.echo(json.dumps([{**vars(r), "status": r.status} for r in rows], indent=2))
+    else:
+        print_checks(rows)
+    if any(not r.ok for r in rows):
+        raise typer.Exit(code=1)
+
+
+def print_checks(rows: list[Any]) -> None:
+    """The check table: endpoint, check, status, what was seen and what to fix."""
+    from rich.console import Console
+    from rich.table import Table
+
+    if not rows:
+        typer.echo("every role is offline: no endpoint to check")
+        return
+    table = Table(title="model endpoints")
+    for column in ("endpoint", "roles", "check", "status", "detail", "fix"):
+        table.add_column(column, overflow="fold")
+    for r in rows:
+        table.add_row(r.endpoint, r.roles, r.check, r.status, r.detail, r.fix)
+    Console(stderr=True, width=160).print(table)
+
+
+def preflight(settings: Any) -> None:
+    """The check before ``run``/``resume``: silent when all passes; the table and one line when not."""
+    from hardgen.preflight import check_settings
+
+    rows = check_settings(settings)
+    failed = [r for r in rows if not r.ok]
+    if failed:
+        print_checks(rows)
+        first = failed[0]
+        raise UserError(
+            f"pre-flight check failed: {first.endpoint} {first.check}: {first.detail}; {first.fix} "
+            "(--no-check skips the check)"
+        )
 
 
 def init(
