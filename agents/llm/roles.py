@@ -65,7 +65,13 @@ CLIP_REASKED = 4000  # an unusable answer sent back with a re-ask is cut to this
 
 T = TypeVar("T")
 
-OPTIONS = ("max_concurrency_per_endpoint", "send_seed")
+OPTIONS = (
+    "max_concurrency_per_endpoint",
+    "send_seed",
+    "max_answer_bytes",
+    "max_answer_tokens",
+    "circuit_breaker",
+)
 
 TOOL_MAKER_FORMAT = (
     '{"advanced_tool_name": "snake_case_name", "description": "...", "parameters": '
@@ -102,6 +108,7 @@ class _LLMRole:
         if not isinstance(send_seed, bool):
             raise ConfigError("options.send_seed must be true or false")
         self.send_seed = send_seed
+        answer_problem(ModelReply("", "", "", TokenUsage(role=role, model="")), config)  # checks the caps
         policy = config.options.get("circuit_breaker")
         if policy is not None:
             if not isinstance(policy, dict):
