@@ -214,8 +214,11 @@ class RunDir:
 
     def in_flight(self, done: set[int]) -> list[int]:
         """Items with checkpoints that are not finished in results.sqlite."""
+        from hardgen.faults import check_sqlite
+
         if not self.checkpoints.exists():
             return []
+        check_sqlite(self.checkpoints)
         db = sqlite3.connect(f"file:{self.checkpoints}?mode=ro", uri=True)
         try:
             rows = db.execute("SELECT DISTINCT thread_id FROM checkpoints").fetchall()

@@ -120,11 +120,16 @@ def verify_file(path: str | Path, fmt: str | None = None) -> VerifyReport:
     Raises:
         ExportError: when the file cannot be read as a hardgen export at all.
     """
-    from hardgen.export import detect_format
+    from hardgen.export import ExportError, detect_format
 
-    fmt = fmt or detect_format(path)
-    report = VerifyReport(path=str(path), format=fmt)
-    verify_replays(read_replays(path, fmt), report)
+    try:
+        fmt = fmt or detect_format(path)
+        report = VerifyReport(path=str(path), format=fmt)
+        verify_replays(read_replays(path, fmt), report)
+    except UnicodeDecodeError as exc:
+        raise ExportError(
+            f"{path}: not a hardgen export (byte {exc.start} is not UTF-8 text: a binary or damaged file)"
+        ) from None
     return report
 
 
