@@ -14,8 +14,8 @@ Faults (see :mod:`hardgen.agents.llm.faults`): an item whose endpoint failed tra
 retries is *deferred*: its checkpoint stays, the cause goes into results.sqlite, and ``hardgen resume``
 continues it where it stopped; the summary counts it, and the command exits non-zero. A permanent
 endpoint fault (a refused key, an unknown model) stops the run at once (:class:`RunStopped`). Only
-model-caused failures discard an item. The run directory is claimed (config.yaml written) under the
-lock, and given up again when the start fails (agents, targets, environment or graph cannot be built).
+model-caused failures discard an item. A run directory is claimed (config.yaml written) at once, and
+given up again when the start fails before any result exists (a bad suite, key, catalog, endpoint).
 
 Each item's randomness is seeded from (run seed, item index), and items never share mutable state, so
 concurrency and interruptions do not change the dataset.
@@ -232,25 +232,13 @@ class RunDir:
         return [i for i in items if i not in done]
 
 
-def prepare_run_dir(settings: Settings, config_path: Path | None, run_dir: Path) -> None:
-    """Check that ``run_dir`` is new or holds this same run (same identity); write nothing yet.
+def prepare_run_dir(settings: Settings, config_path: Path | None, run_dir: Path) -> bool:
+    """Claim ``run_dir`` for this run: write its config.yaml, unless it holds this same run already
+    (then False); a different run there is refused.
 
-    The runner claims the directory (:func:`claim_run_dir`) under its lock, and gives it up again when
-    the start fails (an unknown suite, a missing key, a bad catalog), so nothing is left behind to
-    refuse the fixed config.
+    Claimed early, so a run killed at any moment can be resumed; a start that fails before anything
+    was done gives the directory up again (:func:`release_run_dir`), so the fixed config is accepted.
     """
-    rd = RunDir(run_dir)
-    if rd.config.exists():
-        existing = rd.load_settings()
-        if existing.identity() != settings.identity():
-            raise ConfigError(
-                f"{run_dir} already holds a different run (config changed); resume it with "
-                f"'hardgen resume {run_dir}' or choose a new --run-dir"
-            )
-
-
-def claim_run_dir(settings: Settings, config_path: Path | None, run_dir: Path) -> bool:
-    """Write the run's config.yaml into ``run_dir`` unless it holds this same run already (then False)."""
     rd = RunDir(run_dir)
     run_dir.mkdir(parents=True, exist_ok=True)
     if rd.config.exists():
@@ -269,6 +257,13 @@ def claim_run_dir(settings: Settings, config_path: Path | None, run_dir: Path) -
     except OSError as exc:
         raise storage_error(exc, rd.config) from exc
     return True
+
+
+def release_run_dir(run_dir: Path) -> None:
+    """Give up a claim that came to nothing: remove config.yaml when no result or checkpoint exists."""
+    rd = RunDir(run_dir)
+    if not rd.results.exists() and not rd.checkpoints.exists():
+        rd.config.unlink(missing_ok=True)
 
 
 class Runner:
@@ -350,15 +345,14 @@ class Runner:
     async def _run_locked(self) -> RunSummary:
         from hardgen.environment.backends import suite_pool
 
-        # Claimed first, so a run killed at any moment can be resumed; released again when the start
-        # fails (an unknown suite, a missing key, a bad catalog), so the fixed config is not refused.
-        fresh = claim_run_dir(self.settings, self.config_path, self.dir.path)
+        # Claimed first (when the command line has not already), released when the start fails.
+        fresh = prepare_run_dir(self.settings, self.config_path, self.dir.path)
         try:
             pool = suite_pool(self.settings.environment)
             deps = self.build_deps()
         except Exception:
             if fresh:
-                self.dir.config.unlink(missing_ok=True)
+                release_run_dir(self.dir.path)
             raise
         uses_llm = self._uses_llm()
         if uses_llm:
@@ -583,15 +577,14 @@ def self_evaluate(config_path: Path, run_dir: Path) -> SelfEvalSummary:
     from hardgen.graphs.self_eval import run_self_eval
 
     settings = load_settings(config_path)
-    prepare_run_dir(settings, config_path, run_dir)
     runner = Runner(settings, run_dir)
     with run_dir_lock(runner.dir.path):
-        fresh = claim_run_dir(settings, config_path, run_dir)
+        fresh = prepare_run_dir(settings, config_path, run_dir)
         try:
             deps = runner.build_deps()
         except Exception:
             if fresh:
-                runner.dir.config.unlink(missing_ok=True)
+                release_run_dir(runner.dir.path)
             raise
         with ResultStore(runner.dir.results) as store:
             counts = asyncio.run(run_self_eval(runner, deps, store))

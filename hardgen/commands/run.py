@@ -43,22 +43,27 @@ def run(
 ) -> None:
     """Run the whole pipeline (Phase I self-evaluation when needed, then Phases II and III)."""
     from hardgen.config import load_settings
-    from hardgen.runner import prepare_run_dir
+    from hardgen.runner import prepare_run_dir, release_run_dir
 
     with user_errors():
         settings = load_settings(config)
-        prepare_run_dir(settings, config, run_dir)
-        if not (no_check or replay):
-            preflight(settings)
-        summary = execute(
-            settings,
-            run_dir,
-            quiet=quiet,
-            keep_checkpoints=keep_checkpoints,
-            record=record,
-            replay=replay,
-            config_path=config,
-        )
+        fresh = prepare_run_dir(settings, config, run_dir)
+        try:
+            if not (no_check or replay):
+                preflight(settings)
+            summary = execute(
+                settings,
+                run_dir,
+                quiet=quiet,
+                keep_checkpoints=keep_checkpoints,
+                record=record,
+                replay=replay,
+                config_path=config,
+            )
+        except Exception as exc:
+            if fresh and not isinstance(exc, typer.Exit):
+                release_run_dir(run_dir)  # a failed start leaves nothing to refuse the fixed config
+            raise
     print_summary(summary)
 
 
