@@ -101,6 +101,11 @@ def status(run_dir: RunDirArg, as_json: JsonOpt = False) -> None:
         f"{data['done']}/{data['planned']} done: {data['kept']} kept, {data['discarded']} discarded; "
         f"{data['in_flight']} in flight"
     )
+    if data["deferred"]:
+        causes = ", ".join(sorted(set(data["deferred"].values())))
+        typer.echo(
+            f"{len(data['deferred'])} deferred after endpoint faults ({causes}); 'hardgen resume' retries"
+        )
     stages: dict[str, dict[str, Any]] = data["funnel"]
     for stage, row in stages.items():
         if stage == "planned":
