@@ -130,6 +130,9 @@ async def _check_endpoint(url: str, config: AgentConfig, roles: list[str]) -> li
         known = f"use one of: {', '.join(names[:8])}" if names else "check model and base_url"
         rows.append(row("model", False, f"{model!r} is unknown here ({problem[1]})", known))
         return rows
+    if problem is not None and problem[0] < 0:  # transient: the endpoint is up but flaky right now
+        rows.append(row("chat", True, problem[1], "the run retries these; check the server if it lasts"))
+        return rows
     if problem is not None:
         rows.append(row("chat", False, problem[1], "check the server and its log, then check again"))
         return rows
@@ -149,19 +152,24 @@ def _model_names(response: httpx.Response) -> list[str]:
 
 
 async def _probe_chat(config: AgentConfig) -> tuple[Any, tuple[int, str] | None]:
-    """One request with one tool through the roles' own client; (reply, None) or (None, (status, why))."""
+    """One request with one tool through the roles' own client (with up to 2 retries): (reply, None),
+    or (None, (status, why)) where status is the HTTP status of a refusal, 0 or -1 (transient)."""
     from langchain_core.messages import HumanMessage, SystemMessage
 
     from hardgen.agents.base import AgentError, EndpointFault
     from hardgen.agents.llm.client import aclose_chat_models, call_model, make_chat_model
     from hardgen.prompts import render
 
-    probe = config.model_copy(update={"max_retries": 0, "timeout_s": min(config.timeout_s, 60.0)})
+    probe = config.model_copy(
+        update={"max_retries": min(config.max_retries, 2), "timeout_s": min(config.timeout_s, 60.0)}
+    )
     try:
         model = make_chat_model(probe).bind_tools([PROBE_TOOL])
         messages = [SystemMessage(content=render("target")), HumanMessage(content=PROBE_QUERY)]
         reply = await call_model(model, messages, role="check", config=probe)
     except EndpointFault as fault:
+        if fault.transient:
+            return None, (-1, str(fault))
         status = int(fault.reason.rsplit("_", 1)[1]) if fault.reason.startswith("llm:http_") else 0
         return None, (status, str(fault))
     except AgentError as exc:
