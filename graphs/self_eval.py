@@ -291,7 +291,7 @@ async def run_self_eval(runner: Any, deps: Deps, store: ResultStore) -> dict[str
         first = next(iter(deferred.values()))
         raise RunDeferred(
             f"Phase I deferred {len(deferred)} tool(s) after endpoint faults (first: {first}); "
-            f"continue with 'hardgen resume {runner.dir.path}' once the endpoint answers"
+            f"run the same command again, or 'hardgen resume {runner.dir.path}', once the endpoint answers"
         )
     for tool, target, failed, reason in store.self_eval_results():
         if not reason.startswith("skipped"):

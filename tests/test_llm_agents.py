@@ -55,6 +55,7 @@ from hardgen.agents.llm.client import (
     set_default_endpoint_limit,
     set_endpoint_limit,
 )
+from hardgen.agents.llm.faults import reset_breakers
 from hardgen.agents.llm.parse import OutputError, extract_json_object, split_think
 from hardgen.config import AgentConfig, ConfigError, TargetConfig
 from hardgen.prompts import render
@@ -215,9 +216,11 @@ def _clean_state(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     monkeypatch.delenv("OPENAI_BASE_URL", raising=False)
     clear_model_cache()
     reset_endpoint_limits()
+    reset_breakers()
     yield
     clear_model_cache()
     reset_endpoint_limits()
+    reset_breakers()
 
 
 def config_for(server: FakeOpenAI, **overrides: Any) -> AgentConfig:
@@ -669,11 +672,18 @@ async def test_unreachable_endpoint(serve: Callable[..., FakeOpenAI]) -> None:
     server = serve([])
     url = server.base_url
     server.close()
-    config = AgentConfig(impl="llm", model="m", base_url=url, max_retries=0)
+    breaker = {"probe_every_s": 0.1, "give_up_after_s": 0.5}
+    config = AgentConfig(
+        impl="llm", model="m", base_url=url, max_retries=0, options={"circuit_breaker": breaker}
+    )
+    started = asyncio.get_running_loop().time()
     with pytest.raises(EndpointFault) as info:
         await LLMSummarizer(config).summarize(SummaryInput(query=example_query(), steps=[]))
-    assert info.value.reason == "llm:unreachable" and info.value.transient
+    # A refused connection opens the endpoint's breaker at once: the request waits for the endpoint
+    # (probing it), then gives up as a transient fault that defers the item.
+    assert info.value.reason == "llm:endpoint_down" and info.value.transient
     assert url in str(info.value)
+    assert 0.4 < asyncio.get_running_loop().time() - started < 10
 
 
 async def test_concurrent_requests_are_capped_per_endpoint(serve: Callable[..., FakeOpenAI]) -> None:

@@ -40,6 +40,7 @@ from hardgen.agents.llm import (
     LLMVerifier,
 )
 from hardgen.agents.llm.client import aclose_chat_models, clear_model_cache, reset_endpoint_limits
+from hardgen.agents.llm.faults import reset_breakers
 from hardgen.agents.offline import (
     OfflineQueryGenerator,
     OfflineReasoner,
@@ -73,9 +74,11 @@ def _clean_llm_state(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     monkeypatch.delenv("OPENAI_BASE_URL", raising=False)
     clear_model_cache()
     reset_endpoint_limits()
+    reset_breakers()
     yield
     clear_model_cache()
     reset_endpoint_limits()
+    reset_breakers()
 
 
 @pytest.fixture(autouse=True)

@@ -56,6 +56,7 @@ OPENAI_BASE_URL = "https://api.openai.com/v1"
 DUMMY_API_KEY = "not-needed"  # vLLM, SGLang and Ollama accept any key; the SDK insists on one
 DEFAULT_ENDPOINT_LIMIT = 64
 DEFAULT_MAX_ANSWER_BYTES = 256 * 1024
+MAX_BREAKER_WAITS = 3  # how often one request waits out an open circuit breaker before it gives up
 REASONING_FIELDS = ("reasoning_content", "reasoning")
 
 
@@ -279,21 +280,30 @@ async def call_model(
             raise BrokenBody("no assistant message")
         return message
 
-    await gate.admit()
-    async with _endpoint_semaphore(base_url):
-        try:
-            message = await retry_broken_bodies(once, config.max_retries)
-        except (openai.OpenAIError, BrokenBody) as exc:
-            if _transport_failure(exc):
-                gate.failure()
-            raise classify(
-                exc,
-                role=role,
-                model=config.model,
-                endpoint=base_url,
-                timeout_s=config.timeout_s,
-                retries=config.max_retries,
-            ) from exc
+    for waited in range(MAX_BREAKER_WAITS + 1):
+        await gate.admit()
+        async with _endpoint_semaphore(base_url):
+            try:
+                message = await retry_broken_bodies(once, config.max_retries)
+                break
+            except (openai.OpenAIError, BrokenBody) as exc:
+                failed = _transport_failure(exc)
+                if failed:
+                    # Refused connections mean the endpoint is down: no need to wait for N of them.
+                    refused = isinstance(exc, openai.APIConnectionError) and not isinstance(
+                        exc, openai.APITimeoutError
+                    )
+                    gate.failure(down=refused)
+                if not (failed and gate.open and waited < MAX_BREAKER_WAITS):
+                    raise classify(
+                        exc,
+                        role=role,
+                        model=config.model,
+                        endpoint=base_url,
+                        timeout_s=config.timeout_s,
+                        retries=config.max_retries,
+                    ) from exc
+        # The endpoint is down: this request waits with the others (admit) and is sent again.
     gate.success()
     assert isinstance(message, AIMessage)
     return _reply(message, role=role, model_name=config.model)

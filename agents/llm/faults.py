@@ -13,10 +13,11 @@ Three kinds of failure, told apart here and nowhere else:
 * **model-caused** (an answer that stays unusable after the re-asks, a prompt longer than the model's
   context, an oversized answer): an :class:`LLMAgentError`, the only kind that discards an item.
 
-A :class:`CircuitBreaker` per endpoint counts consecutive transport failures; past ``threshold`` it
-holds new requests back, probes the endpoint every ``probe_every_s`` (any HTTP answer from
-``GET /models`` counts as back) and lets them through again, or, after ``give_up_after_s``, fails them
-at once as transient faults (deferred items) instead of letting each one burn its own retries.
+A :class:`CircuitBreaker` per endpoint counts consecutive transport failures; past ``threshold`` (or
+at the first refused connection) it holds requests back, those that just failed included, probes the
+endpoint every ``probe_every_s`` (any HTTP answer from ``GET /models`` counts as back) and lets them
+through again, or, after ``give_up_after_s``, fails them as transient faults (deferred items) instead
+of letting each one burn its own retries. A short outage thus costs a pause, a long one a resume.
 
 Rate limits (requests or tokens per minute) are not this module's business; a limiter sits in front of
 :func:`~hardgen.agents.llm.client.call_model`.
@@ -169,9 +170,10 @@ class CircuitBreaker:
         self.failures = 0
         self.opened_at = None
 
-    def failure(self) -> None:
+    def failure(self, *, down: bool = False) -> None:
+        """Count one transport failure; ``down`` (a refused connection) opens the breaker at once."""
         self.failures += 1
-        if self.opened_at is None and self.failures >= self.policy.threshold:
+        if self.opened_at is None and (down or self.failures >= self.policy.threshold):
             self.opened_at = self.last_probe = time.monotonic()
             logger.warning(
                 "%s failed %d requests in a row; new requests wait while it is probed every %g s",
