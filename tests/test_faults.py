@@ -306,7 +306,10 @@ def test_a_corrupt_database_is_one_message(tmp_path: Path, name: str) -> None:
     path.write_bytes(bytes(data))
     for wal in path.parent.glob(name + "-*"):
         wal.unlink()
-    for command in (["resume", str(tmp_path / "r"), "-q"], ["status", str(tmp_path / "r")]):
+    commands = [["resume", str(tmp_path / "r"), "-q"], ["status", str(tmp_path / "r")]]
+    if name == "results.sqlite":
+        commands += [["stats", str(tmp_path / "r")], ["export", str(tmp_path / "r"), "-f", "openai", "-o", "x"]]
+    for command in commands:
         done = cli(*command)
         assert done.returncode == 2, done.stderr
         lines = done.stderr.strip().splitlines()
