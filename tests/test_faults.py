@@ -308,7 +308,8 @@ def test_a_corrupt_database_is_one_message(tmp_path: Path, name: str) -> None:
         wal.unlink()
     commands = [["resume", str(tmp_path / "r"), "-q"], ["status", str(tmp_path / "r")]]
     if name == "results.sqlite":
-        commands += [["stats", str(tmp_path / "r")], ["export", str(tmp_path / "r"), "-f", "openai", "-o", "x"]]
+        export = ["export", str(tmp_path / "r"), "-f", "openai", "-o", str(tmp_path / "x.jsonl")]
+        commands += [["stats", str(tmp_path / "r")], export]
     for command in commands:
         done = cli(*command)
         assert done.returncode == 2, done.stderr
