@@ -293,9 +293,12 @@ async def run_self_eval(runner: Any, deps: Deps, store: ResultStore) -> dict[str
             f"Phase I deferred {len(deferred)} tool(s) after endpoint faults (first: {first}); "
             f"run the same command again, or 'hardgen resume {runner.dir.path}', once the endpoint answers"
         )
-    for tool, target, failed, reason in store.self_eval_results():
-        if not reason.startswith("skipped"):
-            deps.graph.record_outcome(tool, target, failed)
+    # A run dir's graph.json with statistics was saved by a Phase I that finished over this same store
+    # (a repeated self-eval, or one killed after saving): its verdicts are in it already.
+    if not (runner.dir.graph.exists() and deps.graph.has_failure_stats):
+        for tool, target, failed, reason in store.self_eval_results():
+            if not reason.startswith("skipped"):
+                deps.graph.record_outcome(tool, target, failed)
     deps.graph.save(runner.dir.graph)
     return counts
 
