@@ -48,6 +48,22 @@ class AgentError(RuntimeError):
         self.raw = raw
 
 
+class EndpointFault(Exception):
+    """A model endpoint failed, not the model: never a reason to discard an item.
+
+    ``transient`` faults (unreachable, timeouts, 429, 5xx, broken bodies, past their retries) defer the
+    item: its checkpoint is kept and ``hardgen resume`` tries it again. Permanent ones (401/403, unknown
+    model, a refused request) stop the run at once with ``str(fault)``: the endpoint, the status and what
+    to do. Deliberately not an :class:`AgentError`, so no node can mistake it for the model's failure.
+    """
+
+    def __init__(self, reason: str, message: str, *, transient: bool, endpoint: str = "") -> None:
+        super().__init__(message)
+        self.reason = reason
+        self.transient = transient
+        self.endpoint = endpoint
+
+
 @dataclass
 class AgentResult(Generic[T]):
     value: T

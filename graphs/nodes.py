@@ -33,6 +33,7 @@ from hardgen.guards import (
     generate_guarded,
     hint_problems,
     query_problems,
+    summary_problems,
     undo_chain,
 )
 from hardgen.schema import (
@@ -385,15 +386,21 @@ async def summarize(state: GenerateState, runtime: Runtime[Deps]) -> Update:
     """Close the turn with the assistant's summary and file it in the history."""
     deps = runtime.context
     assert state.trace is not None and state.advanced_tool is not None and state.query is not None
-    inp = SummaryInput(
-        query=state.query,
-        steps=state.steps,
-        seed=derive_seed(state.plan.seed, "summary", state.turn_index),
-    )
-    try:
-        res = await deps.agents.summarizer.summarize(inp)
-    except AgentError as exc:
-        return _discard("summarize", exc.reason)
+    query, steps = state.query, state.steps
+
+    def ask(i: int) -> Awaitable[AgentResult[str]]:
+        # Regeneration i > 0 after the length guard fired gets its own seed; the first keeps the old one.
+        extra = (i,) if i else ()
+        seed = derive_seed(state.plan.seed, "summary", state.turn_index, *extra)
+        return deps.agents.summarizer.summarize(SummaryInput(query=query, steps=steps, seed=seed))
+
+    out = await call_guarded(ask, summary_problems, deps.settings.pipeline.guard_retries)
+    if out.value is None:
+        return {
+            **_discard("summarize", out.failure("guard:summary_length")),
+            "usage": [*state.usage, *out.usage],
+        }
+    res = AgentResult(value=out.value, usage=out.usage)
     turn = Turn(
         index=state.turn_index,
         trace=state.trace,

@@ -6,6 +6,12 @@ environment, step by step. A target fails when its execution result differs from
 state differs, or the target tool's result never shows up among its observations. A tool joins the
 failure set when all targets fail on it (the paper's rule; ``self_eval.rule: any`` is the alternative).
 
+Faults follow the generation graph's rules: a target's transport failure is never its failure. A tool
+whose thread met a transient endpoint fault is deferred (its checkpoint kept, the cause recorded) and
+no failure statistics are saved until a resume has judged every tool; a permanent fault stops the run.
+A thread is finished only when it was skipped or every target was judged: an interrupted one resumes
+from its checkpoint, never judged half-done.
+
     START -> se_sample -> se_tool_maker -> se_query -> target_act <-> target_execute
                                                        target_act -> judge -> (next target) target_act | END
 """
@@ -19,7 +25,7 @@ from typing import Any, Literal
 from langgraph.graph import END, START, StateGraph
 from langgraph.runtime import Runtime
 
-from hardgen.agents.base import AgentError, QueryInput, TargetInput, ToolMakerInput
+from hardgen.agents.base import AgentError, EndpointFault, QueryInput, TargetInput, ToolMakerInput
 from hardgen.environment.apigraph.sampler import GraphUpdates, Sampler
 from hardgen.graphs.deps import Deps
 from hardgen.graphs.nodes import call_guarded, primitive_specs
@@ -216,6 +222,8 @@ def build_self_eval_graph(checkpointer: Any = None) -> Any:
 async def run_self_eval(runner: Any, deps: Deps, store: ResultStore) -> dict[str, int]:
     """Evaluate every tool of the run's pool, record failure statistics into the graph, save it."""
     from hardgen.environment.backends import build_environment, suite_pool
+    from hardgen.faults import RunDeferred
+    from hardgen.runner import gather_or_stop
 
     settings = deps.settings
     pool = suite_pool(settings.environment)
@@ -232,21 +240,41 @@ async def run_self_eval(runner: Any, deps: Deps, store: ResultStore) -> dict[str
     sem = asyncio.Semaphore(settings.run.concurrency)
     counts = {"evaluated": 0, "skipped": 0}
     durability = settings.run.durability
+    deferred: dict[str, str] = {}
+    stop: list[EndpointFault] = []
+
+    def finished(values: Any) -> bool:
+        state = SelfEvalState.model_validate(values)
+        return bool(state.skipped) or state.target_index >= len(names)
+
     async with runner.open_checkpointer() as saver:
         graph = build_self_eval_graph(checkpointer=None if durability == "none" else saver)
 
         async def one(tool: str) -> None:
             async with sem:
+                if stop:
+                    return
                 thread = f"{runner.run_id}/self_eval/{tool}"
-                out = await run_thread(
-                    graph,
-                    saver,
-                    thread,
-                    lambda: _initial(runner, settings, tool, owner),
-                    context=deps,
-                    durability=durability,
-                    trace=thread_config(runner.run_id, "self_eval", tool=tool),
-                )
+                work = f"self_eval/{tool}"
+                try:
+                    out = await run_thread(
+                        graph,
+                        saver,
+                        thread,
+                        lambda: _initial(runner, settings, tool, owner),
+                        context=deps,
+                        durability=durability,
+                        is_finished=finished,
+                        trace=thread_config(runner.run_id, "self_eval", tool=tool),
+                    )
+                except EndpointFault as fault:
+                    if not fault.transient:
+                        stop.append(fault)
+                        raise
+                    deferred[work] = str(fault)
+                    store.defer(work, fault.reason, str(fault))
+                    return
+                store.undefer(work)
                 state = SelfEvalState.model_validate(out)
                 if state.skipped:
                     counts["skipped"] += 1
@@ -262,10 +290,19 @@ async def run_self_eval(runner: Any, deps: Deps, store: ResultStore) -> dict[str
                 runner.item_done(state.usage)
 
         runner.start_phase("phase I", len(owner), len(owner) - len(todo))
-        await asyncio.gather(*(one(t) for t in todo))
-    for tool, target, failed, reason in store.self_eval_results():
-        if not reason.startswith("skipped"):
-            deps.graph.record_outcome(tool, target, failed)
+        await gather_or_stop([one(t) for t in todo], stop)
+    if deferred:
+        first = next(iter(deferred.values()))
+        raise RunDeferred(
+            f"Phase I deferred {len(deferred)} tool(s) after endpoint faults (first: {first}); "
+            f"run the same command again, or 'hardgen resume {runner.dir.path}', once the endpoint answers"
+        )
+    # A run dir's graph.json with statistics was saved by a Phase I that finished over this same store
+    # (a repeated self-eval, or one killed after saving): its verdicts are in it already.
+    if not (runner.dir.graph.exists() and deps.graph.has_failure_stats):
+        for tool, target, failed, reason in store.self_eval_results():
+            if not reason.startswith("skipped"):
+                deps.graph.record_outcome(tool, target, failed)
     deps.graph.save(runner.dir.graph)
     return counts
 

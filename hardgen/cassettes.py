@@ -6,7 +6,8 @@ A cassette is a YAML file of request/response pairs. What goes into it, and how 
   ``api-key``, cookies, ``OpenAI-Organization``, the SDK's platform headers); of the response headers
   only ``content-type`` and the retry hints (``retry-after``, ``retry-after-ms``, ``x-should-retry``) are
   kept, so ``date``, ``x-request-id``, ``openai-processing-ms``, rate-limit counters and cookies never
-  are. A loopback endpoint is written without its port.
+  are. A URL's user-info and key-like query parameters (``?api-key=``) are masked
+  (:mod:`hardgen.scrub`). A loopback endpoint is written without its port.
 * **Requests match on method, path and JSON body** (compared as canonical JSON), never on host or port:
   a cassette recorded against a stand-in on a random port, or against a remote endpoint, replays
   whatever ``base_url`` the config names. Request bodies are stable (prompts are rendered with sorted
@@ -37,6 +38,7 @@ import yaml
 
 from hardgen import __version__
 from hardgen.config import ConfigError
+from hardgen.scrub import scrub_url
 
 log = logging.getLogger(__name__)
 
@@ -197,6 +199,7 @@ def _hashable(body: object) -> bytes | str | None:
 
 def _clean_request(request: Any) -> Any:
     request.headers = {k: v for k, v in request.headers.items() if k.lower() in KEPT_REQUEST_HEADERS}
+    request.uri = scrub_url(request.uri)  # no user:key@ and no ?api-key=... in the file
     parts = urlsplit(request.uri)
     if parts.hostname in LOOPBACK and parts.port is not None:
         host = "[::1]" if parts.hostname == "::1" else parts.hostname

@@ -210,6 +210,18 @@ def undo_chain(trace: Trace) -> tuple[str, str] | None:
     return (pairs[0][0].call.name, pairs[0][1].call.name) if pairs else None
 
 
+MAX_SUMMARY_CHARS = 4000
+
+
+def summary_problems(text: str, max_chars: int = MAX_SUMMARY_CHARS) -> list[str]:
+    """The summary length guard: a turn's closing message must say something, and not a book."""
+    if not text.strip():
+        return ["summary:empty"]
+    if len(text) > max_chars:
+        return [f"summary:too_long ({len(text)} characters, at most {max_chars})"]
+    return []
+
+
 def _unique(items: list[str]) -> list[str]:
     return list(dict.fromkeys(items))
 

@@ -8,6 +8,14 @@ Everything of one run lives in its run directory:
     results.sqlite       finished items, written once each (hardgen.store)
     graph.final.json     the graph with every item's learned updates merged in item order
     errors.log           items that raised (they are retried by ``hardgen resume``)
+    .lock                the OS file lock held by the one process working on the run
+
+Faults (see :mod:`hardgen.agents.llm.faults`): an item whose endpoint failed transiently past the
+retries is *deferred*: its checkpoint stays, the cause goes into results.sqlite, and ``hardgen resume``
+continues it where it stopped; the summary counts it, and the command exits non-zero. A permanent
+endpoint fault (a refused key, an unknown model) stops the run at once (:class:`RunStopped`). Only
+model-caused failures discard an item. A run directory is claimed (config.yaml written) at once, and
+given up again when the start fails before any result exists (a bad suite, key, catalog, endpoint).
 
 Each item's randomness is seeded from (run seed, item index), and items never share mutable state, so
 concurrency and interruptions do not change the dataset.
@@ -28,6 +36,7 @@ from typing import Any, Literal
 import yaml
 
 from hardgen.config import ConfigError, Settings, load_settings
+from hardgen.faults import storage_error
 from hardgen.graphs.state import GenerateState, ItemPlan, derive_seed, rng_for
 from hardgen.live import LiveFigures, LiveWriter, deferred_count, read_live, role_prices, uses_estimates
 from hardgen.schema import Trajectory, Turn
@@ -65,14 +74,21 @@ def sqlite_checkpointer(path: Path, synchronous: str = "normal") -> Any:
     from contextlib import asynccontextmanager
 
     import aiosqlite
+    from langgraph.checkpoint.serde.jsonplus import JsonPlusSerializer
     from langgraph.checkpoint.sqlite.aio import AsyncSqliteSaver
+
+    from hardgen.faults import check_sqlite
 
     @asynccontextmanager
     async def open_saver() -> Any:
+        check_sqlite(path)
+        # An explicit allow-list is enforced (types outside it are not rebuilt); with_allowlist() on the
+        # default serializer would only warn.
+        serde = JsonPlusSerializer(allowed_msgpack_modules=checkpoint_types())
         async with aiosqlite.connect(str(path)) as conn:
             await conn.execute("PRAGMA journal_mode=WAL")
             await conn.execute(f"PRAGMA synchronous={'FULL' if synchronous == 'full' else 'NORMAL'}")
-            yield AsyncSqliteSaver(conn).with_allowlist(checkpoint_types())
+            yield AsyncSqliteSaver(conn, serde=serde)
 
     return open_saver()
 
@@ -86,6 +102,7 @@ class RunSummary:
     errors: int
     new: int
     discard_reasons: dict[str, int] = field(default_factory=dict)
+    deferred: dict[str, str] = field(default_factory=dict)  # work -> the transient fault's message
 
 
 def plan_items(settings: Settings, pool: list[str]) -> list[ItemPlan]:
@@ -200,8 +217,11 @@ class RunDir:
 
     def in_flight(self, done: set[int]) -> list[int]:
         """Items with checkpoints that are not finished in results.sqlite."""
+        from hardgen.faults import check_sqlite
+
         if not self.checkpoints.exists():
             return []
+        check_sqlite(self.checkpoints)
         db = sqlite3.connect(f"file:{self.checkpoints}?mode=ro", uri=True)
         try:
             rows = db.execute("SELECT DISTINCT thread_id FROM checkpoints").fetchall()
@@ -215,8 +235,13 @@ class RunDir:
         return [i for i in items if i not in done]
 
 
-def prepare_run_dir(settings: Settings, config_path: Path | None, run_dir: Path) -> None:
-    """Create the run directory, or check that it holds this same run (same identity)."""
+def prepare_run_dir(settings: Settings, config_path: Path | None, run_dir: Path) -> bool:
+    """Claim ``run_dir`` for this run: write its config.yaml, unless it holds this same run already
+    (then False); a different run there is refused.
+
+    Claimed early, so a run killed at any moment can be resumed; a start that fails before anything
+    was done gives the directory up again (:func:`release_run_dir`), so the fixed config is accepted.
+    """
     rd = RunDir(run_dir)
     run_dir.mkdir(parents=True, exist_ok=True)
     if rd.config.exists():
@@ -226,11 +251,22 @@ def prepare_run_dir(settings: Settings, config_path: Path | None, run_dir: Path)
                 f"{run_dir} already holds a different run (config changed); resume it with "
                 f"'hardgen resume {run_dir}' or choose a new --run-dir"
             )
-        return
-    if config_path is not None:
-        shutil.copyfile(config_path, rd.config)
-    else:
-        rd.config.write_text(yaml.safe_dump(settings.model_dump(mode="json"), sort_keys=False))
+        return False
+    try:
+        if config_path is not None:
+            shutil.copyfile(config_path, rd.config)
+        else:
+            rd.config.write_text(yaml.safe_dump(settings.model_dump(mode="json"), sort_keys=False))
+    except OSError as exc:
+        raise storage_error(exc, rd.config) from exc
+    return True
+
+
+def release_run_dir(run_dir: Path) -> None:
+    """Give up a claim that came to nothing: remove config.yaml when no result or checkpoint exists."""
+    rd = RunDir(run_dir)
+    if not rd.results.exists() and not rd.checkpoints.exists():
+        rd.config.unlink(missing_ok=True)
 
 
 class Runner:
@@ -259,8 +295,10 @@ class Runner:
         on_live: Callable[[LiveFigures], None] | None = None,
         results_factory: Callable[[], ResultStore] | None = None,
         write_live: bool = True,
+        config_path: Path | None = None,
     ) -> None:
         self.settings = settings
+        self.config_path = config_path
         self.dir = RunDir(run_dir)
         self.run_id = f"run-{settings.identity()}"
         self.open_checkpointer = checkpointer_factory or self._sqlite_checkpointer
@@ -334,13 +372,33 @@ class Runner:
     # ------------------------------------------------------------------ run
 
     async def run(self) -> RunSummary:
+        """The whole run under the run directory's lock (:class:`~hardgen.faults.RunDirBusy` if taken).
+
+        Raises:
+            RunStopped: a permanent endpoint fault.
+            RunDeferred: Phase I could not finish (endpoints down); resume continues it.
+            StorageError: a full disk, a corrupt or unwritable file.
+        """
+        from hardgen.faults import run_dir_lock
+
+        with run_dir_lock(self.dir.path):
+            return await self._run_locked()
+
+    async def _run_locked(self) -> RunSummary:
         from hardgen.environment.backends import suite_pool
 
-        pool = suite_pool(self.settings.environment)
+        # Claimed first (when the command line has not already), released when the start fails.
+        fresh = prepare_run_dir(self.settings, self.config_path, self.dir.path)
+        try:
+            pool = suite_pool(self.settings.environment)
+            deps = self.build_deps()
+        except Exception:
+            if fresh:
+                release_run_dir(self.dir.path)
+            raise
         uses_llm = self._uses_llm()
         if uses_llm:
             self.configure_endpoints()
-        deps = self.build_deps()
         store = self.open_results()
         try:
             store.set_info("run_id", self.run_id)
@@ -379,12 +437,15 @@ class Runner:
         return any(r.impl == "llm" for r in roles)
 
     async def _generate(self, deps: Any, store: ResultStore, plans: list[ItemPlan]) -> RunSummary:
+        from hardgen.agents.base import EndpointFault
         from hardgen.graphs.generate import build_graph
 
         done = store.done_items()
         todo = [p for p in plans if p.item not in done]
         errors = 0
         new = 0
+        deferred: dict[str, str] = {}
+        stop: list[EndpointFault] = []
         total = len(plans)
         finished = len(done)
         sem = asyncio.Semaphore(self.settings.run.concurrency)
@@ -395,14 +456,28 @@ class Runner:
             async def one(plan: ItemPlan) -> None:
                 nonlocal errors, new, finished
                 async with sem:
+                    if stop:
+                        return
+                    work = f"item/{plan.item}"
                     try:
                         state = await self._run_item(graph, saver, deps, plan, durability)
+                    except EndpointFault as fault:
+                        if not fault.transient:
+                            stop.append(fault)
+                            raise
+                        # The endpoint, not the model, failed: the checkpoint stays for the resume.
+                        deferred[work] = str(fault)
+                        store.defer(work, fault.reason, str(fault))
+                        return
+                    except (sqlite3.DatabaseError, OSError) as exc:
+                        raise storage_error(exc, self.dir.path) from exc
                     except Exception:
                         errors += 1
                         self._log_error(plan.item)
                         return
                     if store.add(to_trajectory(state, deps), state.graph_updates or None):
                         new += 1
+                    store.undefer(work)
                     if not self.keep_checkpoints and durability != "none":
                         await saver.adelete_thread(self._thread(plan.item))
                     finished += 1
@@ -413,7 +488,7 @@ class Runner:
             if self._on_progress:
                 self._on_progress(finished, total, store.count("kept"))
             self.start_phase("phases II-III", total, finished, kept=store.count("kept"))
-            await asyncio.gather(*(one(p) for p in todo))
+            await gather_or_stop([one(p) for p in todo], stop)
         self._save_final_graph(deps, store)
         return RunSummary(
             run_dir=self.dir.path,
@@ -423,6 +498,7 @@ class Runner:
             errors=errors,
             new=new,
             discard_reasons=store.discard_reasons(),
+            deferred=deferred,
         )
 
     def _thread(self, item: int) -> str:
@@ -446,10 +522,14 @@ class Runner:
         return _finished(values, plan.item)
 
     def _log_error(self, item: int) -> None:
+        """Note an item that raised in errors.log; writing the log never raises (a full disk)."""
         text = traceback.format_exc()
         log.error("item %d raised; it will be retried by 'hardgen resume': %s", item, text.splitlines()[-1])
-        with (self.dir.path / ERRORS_FILE).open("a", encoding="utf-8") as fh:
-            fh.write(f"--- item {item}\n{text}\n")
+        try:
+            with (self.dir.path / ERRORS_FILE).open("a", encoding="utf-8") as fh:
+                fh.write(f"--- item {item}\n{text}\n")
+        except OSError as exc:
+            log.error("cannot write %s: %s", self.dir.path / ERRORS_FILE, exc.strerror or exc)
 
     def _save_final_graph(self, deps: Any, store: ResultStore) -> None:
         """Merge what every stored item learned, in item order, into graph.final.json."""
@@ -460,6 +540,23 @@ class Runner:
         for _item, data in store.graph_updates():
             graph.apply(GraphUpdates.model_validate(data))
         graph.save(self.dir.path / FINAL_GRAPH_FILE)
+
+
+async def gather_or_stop(jobs: list[Any], stop: list[Any]) -> None:
+    """Run ``jobs`` concurrently; when one records a permanent fault in ``stop``, cancel the others and
+    raise :class:`~hardgen.faults.RunStopped` with the fault's message (endpoint, status, what to do)."""
+    from hardgen.faults import RunStopped
+
+    tasks = [asyncio.ensure_future(j) for j in jobs]
+    try:
+        await asyncio.gather(*tasks)
+    except BaseException as exc:
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        if stop:
+            raise RunStopped(f"stopped: {stop[0]}") from exc
+        raise
 
 
 def _finished(values: Any, item: int) -> GenerateState:
@@ -506,13 +603,13 @@ def run_status(run_dir: Path) -> dict[str, Any]:
             "in_flight": len(rd.in_flight(done)),
             "remaining": settings.run.trajectories - len(done),
             "discard_reasons": store.discard_reasons(),
+            "deferred": {w: r for w, (r, _m) in store.deferred().items()},
             "funnel": funnel(store, planned=settings.run.trajectories),
             "self_eval": {
                 "evaluations": len(self_eval),
                 "failed": sum(1 for *_x, failed, _r in self_eval if failed),
             },
             "tokens": store.usage_by_role(),
-            "deferred": deferred_count(rd.results),
             "live": read_live(rd.path),
         }
 
@@ -534,7 +631,8 @@ def self_evaluate(
     overrides: Sequence[str] = (),
     on_live: Callable[[LiveFigures], None] | None = None,
 ) -> SelfEvalSummary:
-    """Phase I alone: evaluate the target models on every tool and store the failure statistics.
+    """Phase I alone, under the run directory's lock: evaluate the target models on every tool and store
+    the failure statistics.
 
     Args:
         config_path: The YAML config.
@@ -542,25 +640,33 @@ def self_evaluate(
         overrides: ``section.key=value`` settings over the file (``--set``).
         on_live: Called with the live figures as tools finish (the progress display).
     """
+    from hardgen.faults import run_dir_lock
     from hardgen.graphs.self_eval import run_self_eval
 
     settings = load_settings(config_path, overrides)
-    prepare_run_dir(settings, None if overrides else config_path, run_dir)
     runner = Runner(settings, run_dir, on_live=on_live)
 
-    async def phase_one() -> dict[str, int]:
-        if runner._uses_llm():
-            from hardgen.agents.llm.client import aclose_chat_models
+    async def phase_one(deps: Any, store: ResultStore) -> dict[str, int]:
+        if not runner._uses_llm():
+            return await run_self_eval(runner, deps, store)
+        from hardgen.agents.llm.client import aclose_chat_models
 
-            runner.configure_endpoints()
-            try:
-                return await run_self_eval(runner, deps, store)
-            finally:
-                await aclose_chat_models()
-        return await run_self_eval(runner, deps, store)
+        runner.configure_endpoints()
+        try:
+            return await run_self_eval(runner, deps, store)
+        finally:
+            await aclose_chat_models()
 
-    deps = runner.build_deps()
-    with runner.open_results() as store:
-        counts = asyncio.run(phase_one())
+    with run_dir_lock(runner.dir.path):
+        # With --set the run keeps the settings it really used, not the file.
+        fresh = prepare_run_dir(settings, None if overrides else config_path, run_dir)
+        try:
+            deps = runner.build_deps()
+        except Exception:
+            if fresh:
+                release_run_dir(runner.dir.path)
+            raise
+        with runner.open_results() as store:
+            counts = asyncio.run(phase_one(deps, store))
     failures = deps.graph.failure_set(settings.self_eval.rule)
     return SelfEvalSummary(counts["evaluated"], counts["skipped"], len(failures), runner.dir.graph)

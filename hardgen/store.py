@@ -4,7 +4,10 @@ A finished item (kept or discarded) is written in one transaction: the trajector
 with its raw text and verdict, and the token usage. Writes are idempotent (keyed by item index), so an
 item finished twice - a crash between the write and the checkpoint, a resume - is stored once.
 
-The checkpoints (``checkpoints.sqlite``, LangGraph's) hold work in progress; this file holds results.
+The checkpoints (``checkpoints.sqlite``, LangGraph's) hold work in progress; this file holds results,
+and the work *deferred* by transient endpoint faults (an item or a Phase I tool, with the cause), which
+``hardgen resume`` tries again. Opening the file runs SQLite's ``quick_check``: a corrupt file is refused
+with one message naming it (:class:`~hardgen.faults.StorageError`), never a traceback later on.
 """
 
 from __future__ import annotations
@@ -53,6 +56,11 @@ CREATE TABLE IF NOT EXISTS usage (
     PRIMARY KEY (item, seq)
 );
 CREATE TABLE IF NOT EXISTS graph_updates (item INTEGER PRIMARY KEY, data TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS deferred (
+    work TEXT PRIMARY KEY,
+    reason TEXT NOT NULL,
+    message TEXT NOT NULL
+);
 CREATE TABLE IF NOT EXISTS self_eval (
     tool TEXT NOT NULL,
     target TEXT NOT NULL,
@@ -74,12 +82,18 @@ class ResultStore:
     """
 
     def __init__(self, path: str | Path, synchronous: str = "normal") -> None:
+        from hardgen.faults import check_sqlite, storage_error
+
         self.path = Path(path)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute(f"PRAGMA synchronous={'FULL' if synchronous == 'full' else 'NORMAL'}")
-        self._db.executescript(SCHEMA)
+        check_sqlite(self.path)
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self._db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
+            self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.execute(f"PRAGMA synchronous={'FULL' if synchronous == 'full' else 'NORMAL'}")
+            self._db.executescript(SCHEMA)
+        except (OSError, sqlite3.DatabaseError) as exc:
+            raise storage_error(exc, self.path) from exc
 
     # ------------------------------------------------------------------ run info
 
@@ -190,6 +204,20 @@ class ResultStore:
         """Every stored item's learned graph updates, in item order."""
         for item, data in self._db.execute("SELECT item, data FROM graph_updates ORDER BY item"):
             yield item, json.loads(data)
+
+    # ------------------------------------------------------------------ deferred work
+
+    def defer(self, work: str, reason: str, message: str) -> None:
+        """Record that ``work`` (``item/<n>`` or ``self_eval/<tool>``) waits for a resume, and why."""
+        self._db.execute("INSERT OR REPLACE INTO deferred VALUES (?, ?, ?)", (work, reason, message))
+
+    def undefer(self, work: str) -> None:
+        self._db.execute("DELETE FROM deferred WHERE work=?", (work,))
+
+    def deferred(self) -> dict[str, tuple[str, str]]:
+        """Deferred work -> (reason, message)."""
+        rows = self._db.execute("SELECT work, reason, message FROM deferred ORDER BY work")
+        return {w: (r, m) for w, r, m in rows}
 
     # ------------------------------------------------------------------ self-evaluation
 

@@ -144,6 +144,10 @@ def verify_file(path: str | Path, fmt: str | None = None) -> VerifyReport:
     try:
         report.format = fmt or detect_format(p)
         verify_replays(read_replays(p, report.format), report)
+    except UnicodeDecodeError as exc:
+        raise ExportError(
+            f"{path}: not a hardgen export (byte {exc.start} is not UTF-8 text: a binary or damaged file)"
+        ) from None
     except ExportError as exc:
         if not report.integrity:
             raise

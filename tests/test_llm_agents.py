@@ -22,6 +22,7 @@ from langchain_core.messages import HumanMessage
 
 from hardgen.agents.base import (
     AgentError,
+    EndpointFault,
     QueryGenerator,
     QueryInput,
     Reasoner,
@@ -54,6 +55,7 @@ from hardgen.agents.llm.client import (
     set_default_endpoint_limit,
     set_endpoint_limit,
 )
+from hardgen.agents.llm.faults import reset_breakers
 from hardgen.agents.llm.parse import OutputError, extract_json_object, split_think
 from hardgen.config import AgentConfig, ConfigError, TargetConfig
 from hardgen.prompts import render
@@ -214,9 +216,11 @@ def _clean_state(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     monkeypatch.delenv("OPENAI_BASE_URL", raising=False)
     clear_model_cache()
     reset_endpoint_limits()
+    reset_breakers()
     yield
     clear_model_cache()
     reset_endpoint_limits()
+    reset_breakers()
 
 
 def config_for(server: FakeOpenAI, **overrides: Any) -> AgentConfig:
@@ -578,26 +582,70 @@ async def test_rate_limit_and_server_errors_are_retried(serve: Callable[..., Fak
 
 
 @pytest.mark.parametrize(
-    ("script", "max_retries", "reason", "requests"),
+    ("script", "max_retries", "reason", "transient", "requests"),
     [
-        pytest.param([failure(429)] * 3, 2, "llm:http_429", 3, id="429-after-retries"),
-        pytest.param([failure(500)] * 2, 1, "llm:http_500", 2, id="500-after-retries"),
-        pytest.param([failure(400)], 3, "llm:http_400", 1, id="400-not-retried"),
-        pytest.param([failure(401)], 3, "llm:http_401", 1, id="401-not-retried"),
-        pytest.param([Canned({"error": {"message": "boom"}})], 0, "llm:bad_response", 1, id="200-error-body"),
-        pytest.param([Canned("<html>proxy</html>")], 0, "llm:bad_response", 1, id="200-not-json"),
+        pytest.param([failure(429)] * 3, 2, "llm:http_429", True, 3, id="429-after-retries"),
+        pytest.param([failure(500)] * 2, 1, "llm:http_500", True, 2, id="500-after-retries"),
+        pytest.param([failure(400)], 3, "llm:http_400", False, 1, id="400-not-retried"),
+        pytest.param([failure(401)], 3, "llm:http_401", False, 1, id="401-not-retried"),
+        pytest.param([failure(404)], 3, "llm:http_404", False, 1, id="404-not-retried"),
+        pytest.param(
+            [Canned({"error": {"message": "boom"}})] * 2, 1, "llm:bad_response", True, 2, id="200-error-body"
+        ),
+        pytest.param([Canned("<html>proxy</html>")] * 3, 2, "llm:bad_response", True, 3, id="200-not-json"),
     ],
 )
-async def test_http_failures_become_agent_errors(
-    serve: Callable[..., FakeOpenAI], script: list[Canned], max_retries: int, reason: str, requests: int
+async def test_http_failures_become_endpoint_faults(
+    serve: Callable[..., FakeOpenAI],
+    script: list[Canned],
+    max_retries: int,
+    reason: str,
+    transient: bool,
+    requests: int,
 ) -> None:
     server = serve(list(script))
-    with pytest.raises(AgentError) as info:
+    with pytest.raises(EndpointFault) as info:
         await LLMSummarizer(config_for(server, max_retries=max_retries)).summarize(
             SummaryInput(query=example_query(), steps=[])
         )
+    assert not isinstance(info.value, AgentError)  # a node can never take it for the model's failure
     assert info.value.reason == reason
+    assert info.value.transient is transient
+    assert server.base_url in str(info.value)  # the message names the endpoint
     assert len(server.requests) == requests
+
+
+async def test_a_broken_body_is_retried(serve: Callable[..., FakeOpenAI]) -> None:
+    server = serve([Canned("<html>proxy</html>"), Canned('{"id": "x", "choices": [{'), completion("fine")])
+    result = await LLMSummarizer(config_for(server, max_retries=2)).summarize(
+        SummaryInput(query=example_query(), steps=[])
+    )
+    assert result.value == "fine"
+    assert len(server.requests) == 3
+
+
+async def test_a_context_overflow_is_the_models_failure(serve: Callable[..., FakeOpenAI]) -> None:
+    server = serve([failure(400, "This model's maximum context length is 8192 tokens")])
+    with pytest.raises(AgentError) as info:
+        await LLMSummarizer(config_for(server)).summarize(SummaryInput(query=example_query(), steps=[]))
+    assert info.value.reason == "llm:context_too_long"
+
+
+async def test_an_oversized_answer_is_reasked_then_discarded(serve: Callable[..., FakeOpenAI]) -> None:
+    huge = completion("x" * 300_000)
+    server = serve([huge, completion("Done: all set.")])
+    result = await LLMSummarizer(config_for(server)).summarize(SummaryInput(query=example_query(), steps=[]))
+    assert result.value == "Done: all set."
+    resent = server.requests[1]["messages"][1]["content"]
+    assert len(resent) <= 4000  # the oversized answer is not sent back whole
+    assert "over the cap" in server.requests[1]["messages"][2]["content"]
+
+    server = serve([completion("y" * 2000)] * 2)
+    config = config_for(server, max_reasks=1, options={"max_answer_bytes": 1000})
+    with pytest.raises(AgentError) as info:
+        await LLMSummarizer(config).summarize(SummaryInput(query=example_query(), steps=[]))
+    assert info.value.reason == "llm:malformed_output"
+    assert "options.max_answer_bytes" in str(info.value)
 
 
 async def test_timeout_is_retried_then_reported(serve: Callable[..., FakeOpenAI]) -> None:
@@ -613,22 +661,29 @@ async def test_timeout_is_retried_then_reported(serve: Callable[..., FakeOpenAI]
     slow_again = completion("late")
     slow_again.delay_s = 1.0
     server = serve([slow_again])
-    with pytest.raises(AgentError) as info:
+    with pytest.raises(EndpointFault) as info:
         await LLMSummarizer(config_for(server, timeout_s=0.2, max_retries=0)).summarize(
             SummaryInput(query=example_query(), steps=[])
         )
-    assert info.value.reason == "llm:timeout"
+    assert info.value.reason == "llm:timeout" and info.value.transient
 
 
 async def test_unreachable_endpoint(serve: Callable[..., FakeOpenAI]) -> None:
     server = serve([])
     url = server.base_url
     server.close()
-    config = AgentConfig(impl="llm", model="m", base_url=url, max_retries=0)
-    with pytest.raises(AgentError) as info:
+    breaker = {"probe_every_s": 0.1, "give_up_after_s": 0.5}
+    config = AgentConfig(
+        impl="llm", model="m", base_url=url, max_retries=0, options={"circuit_breaker": breaker}
+    )
+    started = asyncio.get_running_loop().time()
+    with pytest.raises(EndpointFault) as info:
         await LLMSummarizer(config).summarize(SummaryInput(query=example_query(), steps=[]))
-    assert info.value.reason == "llm:unreachable"
+    # A refused connection opens the endpoint's breaker at once: the request waits for the endpoint
+    # (probing it), then gives up as a transient fault that defers the item.
+    assert info.value.reason == "llm:endpoint_down" and info.value.transient
     assert url in str(info.value)
+    assert 0.4 < asyncio.get_running_loop().time() - started < 10
 
 
 async def test_concurrent_requests_are_capped_per_endpoint(serve: Callable[..., FakeOpenAI]) -> None:

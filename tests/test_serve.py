@@ -24,6 +24,7 @@ from typer.testing import CliRunner
 
 from hardgen.agents.base import (
     AgentError,
+    EndpointFault,
     QueryInput,
     ReasonerInput,
     SummaryInput,
@@ -39,6 +40,7 @@ from hardgen.agents.llm import (
     LLMVerifier,
 )
 from hardgen.agents.llm.client import aclose_chat_models, clear_model_cache, reset_endpoint_limits
+from hardgen.agents.llm.faults import reset_breakers
 from hardgen.agents.offline import (
     OfflineQueryGenerator,
     OfflineReasoner,
@@ -72,9 +74,11 @@ def _clean_llm_state(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     monkeypatch.delenv("OPENAI_BASE_URL", raising=False)
     clear_model_cache()
     reset_endpoint_limits()
+    reset_breakers()
     yield
     clear_model_cache()
     reset_endpoint_limits()
+    reset_breakers()
 
 
 @pytest.fixture(autouse=True)
@@ -351,9 +355,9 @@ async def test_an_unusable_answer_is_reasked(standin: Any, kind: str) -> None:
 
 async def test_faults_without_a_cap_exhaust_retries_and_reasks(standin: Any) -> None:
     server = standin(fault_rate=1.0, faults=("429",))
-    with pytest.raises(AgentError) as info:
+    with pytest.raises(EndpointFault) as info:
         await LLMSummarizer(llm(server, max_retries=2)).summarize(SUMMARY)
-    assert info.value.reason == "llm:http_429"
+    assert info.value.reason == "llm:http_429" and info.value.transient
     assert server.standin.stats.requests == 3
 
     server = standin(fault_rate=1.0, faults=("malformed",))
@@ -362,9 +366,10 @@ async def test_faults_without_a_cap_exhaust_retries_and_reasks(standin: Any) -> 
     assert info.value.reason == "llm:malformed_output"
 
     server = standin(fault_rate=1.0, faults=("broken_body",))
-    with pytest.raises(AgentError) as info:
-        await LLMSummarizer(llm(server)).summarize(SUMMARY)
-    assert info.value.reason == "llm:bad_response"
+    with pytest.raises(EndpointFault) as info:
+        await LLMSummarizer(llm(server, max_retries=1)).summarize(SUMMARY)
+    assert info.value.reason == "llm:bad_response" and info.value.transient
+    assert server.standin.stats.requests == 2  # a broken body is retried like a 500
 
 
 async def test_wrong_calls_reach_the_model_under_test(standin: Any) -> None:

@@ -21,6 +21,10 @@ The target model under test is never re-asked: its mistakes are what self-evalua
 
 Options (``agents.<role>.options``):
     max_concurrency_per_endpoint: the request limit of this role's endpoint (overrides the settings').
+    max_answer_bytes, max_answer_tokens: caps on one answer (default 256 KiB and ``max_tokens``); a larger
+        answer is unusable (re-asked, like a malformed one; a target's counts as its failure).
+    circuit_breaker: ``{threshold, probe_every_s, give_up_after_s}`` of this role's endpoint (default
+        5 consecutive transport failures, a probe every 2 s, give up after 300 s: the items are deferred).
     send_seed: send the input's seed as the request's ``seed`` (default true), so servers that honour it
         (vLLM, Ollama) sample reproducibly on a resume.
 """

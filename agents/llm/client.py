@@ -5,11 +5,14 @@ through LangChain's ``ChatOpenAI``, built here from the role's :class:`~hardgen.
 
 Decisions (each covered by tests against a real local HTTP server):
 
-* **Retries** are the openai SDK's own (``max_retries``): 408/409/429/5xx responses, connection errors
-  and timeouts are retried with exponential backoff (0.5 s doubling up to 8 s, with jitter), and a
-  server's ``Retry-After``/``retry-after-ms`` header is honoured. A second retry layer on top would only
-  multiply waits. When the retries are used up, the error becomes an :class:`LLMAgentError` with a
-  namespaced reason: ``llm:timeout``, ``llm:unreachable``, ``llm:http_<status>``, ``llm:bad_response``.
+* **Faults** are told apart in :mod:`hardgen.agents.llm.faults`: HTTP retries are the openai SDK's own
+  (``max_retries``: 408/409/429/5xx, connection errors and timeouts, exponential backoff with jitter,
+  ``Retry-After`` honoured); broken 200 bodies are retried there with the same backoff. Past the retries
+  a transport failure is an :class:`~hardgen.agents.base.EndpointFault` (transient: the item is
+  deferred; permanent: the run stops), never an agent error; a circuit breaker per endpoint holds
+  requests back while the endpoint is down.
+* **Caps**: an answer larger than ``options.max_answer_bytes`` (default 256 KiB) or
+  ``options.max_answer_tokens`` (default: ``max_tokens``) is unusable, like a malformed one.
 * **Reasoning text**: ``ChatOpenAI`` drops the non-standard ``reasoning_content`` (vLLM, SGLang,
   DeepSeek) and ``reasoning`` (Ollama, newer vLLM) message fields. :class:`ReasoningChatOpenAI` keeps
   them in ``AIMessage.additional_kwargs["reasoning_content"]``.
@@ -45,7 +48,8 @@ from langchain_core.runnables import Runnable
 from langchain_openai import ChatOpenAI
 from pydantic import SecretStr
 
-from hardgen.agents.base import AgentError
+from hardgen.agents.llm.faults import BrokenBody, breaker, classify, retry_broken_bodies
+from hardgen.agents.llm.faults import LLMAgentError as LLMAgentError  # re-exported: roles and callers
 from hardgen.agents.llm.limits import note_response, rate_slot
 from hardgen.config import AgentConfig, ConfigError
 from hardgen.live import record_http
@@ -57,15 +61,9 @@ logger = logging.getLogger(__name__)
 OPENAI_BASE_URL = "https://api.openai.com/v1"
 DUMMY_API_KEY = "not-needed"  # vLLM, SGLang and Ollama accept any key; the SDK insists on one
 DEFAULT_ENDPOINT_LIMIT = 64
+DEFAULT_MAX_ANSWER_BYTES = 256 * 1024
+MAX_BREAKER_WAITS = 3  # how often one request waits out an open circuit breaker before it gives up
 REASONING_FIELDS = ("reasoning_content", "reasoning")
-
-
-class LLMAgentError(AgentError):
-    """An :class:`AgentError` of the LLM path; ``usage`` is the token usage spent before it gave up."""
-
-    def __init__(self, reason: str, message: str, raw: str = "", usage: Sequence[TokenUsage] = ()) -> None:
-        super().__init__(reason, message, raw)
-        self.usage = list(usage)
 
 
 # ------------------------------------------------------------------------------------------ model
@@ -271,40 +269,52 @@ async def call_model(
     config: AgentConfig,
     **kwargs: Any,
 ) -> ModelReply:
-    """Send ``messages`` once (the SDK retries transient failures) under the endpoint's concurrency limit.
+    """Send ``messages`` under the endpoint's concurrency limit and circuit breaker.
 
     Raises:
-        LLMAgentError: ``llm:timeout``, ``llm:unreachable``, ``llm:http_<status>`` or ``llm:bad_response``
-            once the retries are used up.
+        EndpointFault: a transport failure past the retries (transient) or a refused request (permanent).
+        LLMAgentError: ``llm:context_too_long`` (the model cannot take the prompt).
     """
     base_url = resolve_base_url(config.base_url)
-    where = f"{config.model} at {base_url}"
-    async with _endpoint_semaphore(base_url):
-        slot = await rate_slot(base_url, messages)  # requests and tokens per minute (limits.py)
+    gate = breaker(base_url)
+
+    async def once() -> BaseMessage:
         try:
             message = await model.ainvoke(list(messages), model_call_config(role), **kwargs)
-        except openai.APITimeoutError as exc:
-            raise LLMAgentError(
-                "llm:timeout",
-                f"{role}: {where} did not answer within {config.timeout_s:g} s "
-                f"({config.max_retries} retries); raise timeout_s or check the server",
-            ) from exc
-        except openai.APIConnectionError as exc:
-            raise LLMAgentError(
-                "llm:unreachable", f"{role}: cannot reach {where}: {exc}; is the server running?"
-            ) from exc
-        except openai.APIStatusError as exc:
-            raise LLMAgentError(
-                f"llm:http_{exc.status_code}",
-                f"{role}: {where} answered HTTP {exc.status_code}: {_hint(exc)}",
-            ) from exc
-        except (openai.OpenAIError, ValueError, KeyError, TypeError) as exc:
+        except (ValueError, KeyError, TypeError, openai.APIResponseValidationError) as exc:
             # langchain-openai raises the builtin ones for a 200 response that is not a chat completion.
-            raise LLMAgentError(
-                "llm:bad_response", f"{role}: {where} sent something that is not a chat completion: {exc}"
-            ) from exc
-    if not isinstance(message, AIMessage):
-        raise LLMAgentError("llm:bad_response", f"{role}: {where} sent no assistant message")
+            raise BrokenBody(str(exc)) from exc
+        if not isinstance(message, AIMessage):
+            raise BrokenBody("no assistant message")
+        return message
+
+    for waited in range(MAX_BREAKER_WAITS + 1):
+        await gate.admit()
+        async with _endpoint_semaphore(base_url):
+            slot = await rate_slot(base_url, messages)  # requests and tokens per minute (limits.py)
+            try:
+                message = await retry_broken_bodies(once, config.max_retries)
+                break
+            except (openai.OpenAIError, BrokenBody) as exc:
+                failed = _transport_failure(exc)
+                if failed:
+                    # Refused connections mean the endpoint is down: no need to wait for N of them.
+                    refused = isinstance(exc, openai.APIConnectionError) and not isinstance(
+                        exc, openai.APITimeoutError
+                    )
+                    gate.failure(down=refused)
+                if not (failed and gate.open and waited < MAX_BREAKER_WAITS):
+                    raise classify(
+                        exc,
+                        role=role,
+                        model=config.model,
+                        endpoint=base_url,
+                        timeout_s=config.timeout_s,
+                        retries=config.max_retries,
+                    ) from exc
+        # The endpoint is down: this request waits with the others (admit) and is sent again.
+    gate.success()
+    assert isinstance(message, AIMessage)
     reply = _reply(message, role=role, model_name=config.model)
     slot.used(reply.usage.prompt_tokens + reply.usage.completion_tokens)
     return reply
@@ -321,17 +331,32 @@ def _response_hook(base_url: str) -> Any:
     return hook
 
 
-def _hint(exc: openai.APIStatusError) -> str:
-    hints = {
-        401: "the API key was refused; check the variable named by api_key_env",
-        404: "unknown model or path; check model and base_url (it usually ends in /v1)",
-        429: "rate limited after every retry; lower max_concurrency_per_endpoint",
-    }
-    detail = str(exc.message or "").strip()
-    hint = hints.get(exc.status_code) or (
-        "the server failed" if exc.status_code >= 500 else "request refused"
-    )
-    return f"{hint} ({detail})" if detail else hint
+def _transport_failure(exc: BaseException) -> bool:
+    """Whether ``exc`` says the endpoint is unwell (what the circuit breaker counts; 4xx do not)."""
+    if isinstance(exc, openai.APIStatusError):
+        return exc.status_code >= 500
+    return isinstance(exc, openai.APIConnectionError | BrokenBody)
+
+
+def answer_problem(reply: ModelReply, config: AgentConfig) -> str:
+    """Why an answer is too large to use ('' when it is not): ``options.max_answer_bytes`` (default
+    256 KiB) and ``options.max_answer_tokens`` (default ``max_tokens``), over content and reasoning."""
+    max_bytes = _int_option(config, "max_answer_bytes", DEFAULT_MAX_ANSWER_BYTES)
+    max_tokens = _int_option(config, "max_answer_tokens", config.max_tokens)
+    size = len(reply.content.encode("utf-8")) + len(reply.reasoning.encode("utf-8"))
+    if size > max_bytes:
+        return f"the answer is {size} bytes, over the cap of {max_bytes} (options.max_answer_bytes)"
+    tokens = reply.usage.completion_tokens or size // 4
+    if tokens > max_tokens:
+        return f"the answer is {tokens} tokens, over the cap of {max_tokens} (options.max_answer_tokens)"
+    return ""
+
+
+def _int_option(config: AgentConfig, name: str, default: int) -> int:
+    value = config.options.get(name, default)
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ConfigError(f"options.{name} must be a positive integer, not {value!r}")
+    return value
 
 
 def _reply(message: AIMessage, *, role: str, model_name: str) -> ModelReply:

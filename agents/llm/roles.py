@@ -21,12 +21,14 @@ from hardgen.agents.base import (
     VerifierInput,
 )
 from hardgen.agents.llm.client import (
-    LLMAgentError,
     ModelReply,
+    answer_problem,
     call_model,
     make_chat_model,
+    resolve_base_url,
     set_endpoint_limit,
 )
+from hardgen.agents.llm.faults import BreakerPolicy, LLMAgentError, set_breaker_policy
 from hardgen.agents.llm.parse import (
     OutputError,
     extract_json_object,
@@ -47,6 +49,7 @@ from hardgen.schema import (
     VerifierFeedback,
     canonical_json,
 )
+from hardgen.scrub import scrub_text
 
 __all__ = [
     "LLMQueryGenerator",
@@ -58,10 +61,17 @@ __all__ = [
 ]
 
 logger = logging.getLogger(__name__)
+CLIP_REASKED = 4000  # an unusable answer sent back with a re-ask is cut to this many characters
 
 T = TypeVar("T")
 
-OPTIONS = ("max_concurrency_per_endpoint", "send_seed")
+OPTIONS = (
+    "max_concurrency_per_endpoint",
+    "send_seed",
+    "max_answer_bytes",
+    "max_answer_tokens",
+    "circuit_breaker",
+)
 
 TOOL_MAKER_FORMAT = (
     '{"advanced_tool_name": "snake_case_name", "description": "...", "parameters": '
@@ -98,6 +108,15 @@ class _LLMRole:
         if not isinstance(send_seed, bool):
             raise ConfigError("options.send_seed must be true or false")
         self.send_seed = send_seed
+        answer_problem(ModelReply("", "", "", TokenUsage(role=role, model="")), config)  # checks the caps
+        policy = config.options.get("circuit_breaker")
+        if policy is not None:
+            if not isinstance(policy, dict):
+                raise ConfigError("options.circuit_breaker must be a mapping")
+            try:
+                set_breaker_policy(resolve_base_url(config.base_url), BreakerPolicy(**policy))  # type: ignore[arg-type]
+            except TypeError as exc:
+                raise ConfigError(f"options.circuit_breaker: {exc}") from None
         make_chat_model(config)  # a bad model name or a missing key fails here, at start-up
 
     @property
@@ -129,16 +148,18 @@ class _LLMRole:
                 exc.usage = usage + exc.usage
                 raise
             usage.append(reply.usage)
-            try:
-                return parse(reply), reply, usage
-            except (OutputError, ValidationError) as exc:
-                problem = _problem(exc)
-                if reply.finish_reason == "length":
-                    problem += f" (the answer was cut off at max_tokens={self.config.max_tokens})"
-                logger.warning("%s: unusable answer (%s); %s", self.role, problem, _clip(reply.content))
+            problem = answer_problem(reply, self.config)
+            if not problem:
+                try:
+                    return parse(reply), reply, usage
+                except (OutputError, ValidationError) as exc:
+                    problem = _problem(exc)
+                    if reply.finish_reason == "length":
+                        problem += f" (the answer was cut off at max_tokens={self.config.max_tokens})"
+            logger.warning("%s: unusable answer (%s); %s", self.role, problem, _clip(reply.content))
             messages = [
                 *messages,
-                AIMessage(content=without_think(reply.content)),
+                AIMessage(content=without_think(reply.content)[:CLIP_REASKED]),
                 HumanMessage(content=render("reask", problem=problem, expected=expected)),
             ]
         tries = self.config.max_reasks + 1
@@ -159,7 +180,8 @@ def _problem(exc: OutputError | ValidationError) -> str:
 
 
 def _clip(text: str, limit: int = 200) -> str:
-    flat = " ".join(text.split())
+    """A short one-line excerpt of model text for a log line, with credential-like strings masked."""
+    flat = scrub_text(" ".join(text[: limit * 4].split()))
     return flat if len(flat) <= limit else flat[:limit] + "..."
 
 
@@ -317,6 +339,9 @@ class LLMTargetModel(_LLMRole):
         reply = await call_model(
             model, self.messages(inp), role=self.role, config=self.config, **self._request_args(inp.seed)
         )
+        problem = answer_problem(reply, self.config)
+        if problem:
+            raise LLMAgentError("llm:oversized_answer", f"{self.role}: {problem}", usage=[reply.usage])
         action = _target_action(reply)
         return AgentResult(value=action, raw=reply.content, usage=[reply.usage])
 

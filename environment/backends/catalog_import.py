@@ -143,6 +143,55 @@ def to_json_schema(schema: object, *, depth: int = 0) -> JSONDict:
     return out
 
 
+def schema_problems(schema: object, *, strict: bool = False, at: str = "parameters") -> list[str]:
+    """What makes an imported schema invalid, each as ``field: problem`` (empty when it is fine).
+
+    Every dialect must name known types (JSON Schema's, or BFCL's Python/Java/JavaScript names) and
+    use ``properties`` (a mapping of schemas), ``items`` (a schema or a list of them) and ``required``
+    (a list of names) as JSON Schema does; ``strict`` (OpenAI tools, which are JSON Schema proper)
+    also checks the schema against JSON Schema 2020-12's meta-schema.
+    """
+    problems: list[str] = []
+    if not isinstance(schema, Mapping):
+        return [f"{at}: a schema must be an object, not {type(schema).__name__}"]
+    raw_type = schema.get("type")
+    for name in raw_type if isinstance(raw_type, list) else [] if raw_type is None else [raw_type]:
+        if not isinstance(name, str) or name.strip().lower() not in _TYPE_NAMES:
+            problems.append(f"{at}.type: unknown type {name!r}")
+    props = schema.get("properties")
+    if props is not None:
+        if not isinstance(props, Mapping):
+            problems.append(f"{at}.properties: must be a mapping of parameter schemas, not {props!r}")
+        else:
+            for key, sub in props.items():
+                problems += schema_problems(sub, at=f"{at}.properties.{key}")
+    required = schema.get("required")
+    if (
+        required is not None
+        and not isinstance(required, bool)
+        and (not isinstance(required, list) or not all(isinstance(r, str) for r in required))
+    ):
+        problems.append(f"{at}.required: must be a list of parameter names, not {required!r}")
+    items = schema.get("items")
+    if items is not None:
+        for i, sub in enumerate(items if isinstance(items, list) else [items]):
+            problems += schema_problems(sub, at=f"{at}.items" + (f"[{i}]" if isinstance(items, list) else ""))
+    if strict and not problems:
+        from jsonschema import Draft202012Validator
+
+        meta = Draft202012Validator(Draft202012Validator.META_SCHEMA)
+        for err in sorted(meta.iter_errors(dict(schema)), key=lambda e: list(e.absolute_path))[:3]:
+            where = ".".join(str(p) for p in err.absolute_path)
+            problems.append(f"{at}{'.' + where if where else ''}: {err.message}")
+    return problems
+
+
+def _refuse(problems: list[str], source: str, tool: str) -> None:
+    if problems:
+        more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
+        raise EnvironmentConfigError(f"{source}: tool {tool!r}: invalid schema: {problems[0]}{more}")
+
+
 def parameters_schema(schema: object) -> JSONDict:
     """The argument schema of a tool: an object whose unknown arguments are rejected."""
     converted = to_json_schema(schema)
@@ -323,7 +372,7 @@ def load_openai_tools(data: object, source: str) -> list[RawTool]:
         fn = row.get("function", row) if isinstance(row, Mapping) else None
         if not isinstance(fn, Mapping) or not isinstance(fn.get("name"), str):
             raise EnvironmentConfigError(f"{source}: entry {i} is not an OpenAI tool (no function name)")
-        tools.append(_raw_tool(fn, source, Path(source).stem))
+        tools.append(_raw_tool(fn, source, Path(source).stem, strict=True))
     return tools
 
 
@@ -344,8 +393,9 @@ def load_bfcl_docs(data: object, source: str) -> list[RawTool]:
     return tools
 
 
-def _raw_tool(doc: Mapping[str, Any], source: str, group: str) -> RawTool:
+def _raw_tool(doc: Mapping[str, Any], source: str, group: str, *, strict: bool = False) -> RawTool:
     name = str(doc["name"])
+    _refuse(schema_problems(doc.get("parameters") or {}, strict=strict), source, name)
     returns = doc.get("returns", doc.get("response"))
     domain = name.split(".", 1)[0] if "." in name else ""
     return RawTool(
@@ -397,10 +447,13 @@ def _operation_tool(
     for p in [*shared, *[resolve(p) for p in op.get("parameters", []) or []]]:
         if isinstance(p, Mapping) and isinstance(p.get("name"), str):
             params[(p["name"], str(p.get("in", "query")))] = p
+    tool = str(op.get("operationId") or f"{method.upper()} {path}")
     for (pname, where), p in params.items():
         if where == "cookie":
             continue
-        schema = to_json_schema(resolve.deep(p.get("schema", {})))
+        raw_schema = resolve.deep(p.get("schema", {}))
+        _refuse(schema_problems(raw_schema, at=f"parameters.{pname}"), source, tool)
+        schema = to_json_schema(raw_schema)
         if p.get("description") and "description" not in schema:
             schema["description"] = str(p["description"])
         key = pname if pname not in props else f"{where}_{pname}"
@@ -409,7 +462,10 @@ def _operation_tool(
             required.append(key)
     body = resolve(op.get("requestBody"))
     if isinstance(body, Mapping):
-        schema = to_json_schema(resolve.deep(_json_content(body)))
+        raw_body = resolve.deep(_json_content(body))
+        if raw_body:
+            _refuse(schema_problems(raw_body, at="requestBody"), source, tool)
+        schema = to_json_schema(raw_body)
         body_required = bool(body.get("required"))
         inner = schema.get("properties")
         if schema.get("type") == "object" and isinstance(inner, dict) and inner:

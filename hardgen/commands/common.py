@@ -15,8 +15,9 @@ def user_errors() -> Iterator[None]:
     """Turn the project's known input errors into UserError (one clear message, no traceback)."""
     from hardgen.config import ConfigError
     from hardgen.environment.base import EnvironmentConfigError
+    from hardgen.faults import RunFault
 
     try:
         yield
-    except (ConfigError, EnvironmentConfigError, FileNotFoundError) as exc:
+    except (ConfigError, EnvironmentConfigError, FileNotFoundError, RunFault) as exc:
         raise UserError(str(exc)) from exc

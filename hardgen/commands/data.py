@@ -24,10 +24,11 @@ FORMAT_HELP = (
 def data_errors() -> Iterator[None]:
     """Turn the data layer's input errors into UserError (one clear line, exit code 2)."""
     from hardgen.export import ExportError
+    from hardgen.faults import RunFault
 
     try:
         yield
-    except ExportError as exc:
+    except (ExportError, RunFault) as exc:  # RunFault: a corrupt or unreadable results.sqlite
         raise UserError(str(exc)) from exc
     except ModuleNotFoundError as exc:
         if exc.name in ("datasets", "pyarrow", "matplotlib"):

@@ -44,3 +44,6 @@ SetOpt = Annotated[
         "--set agents.reasoner.temperature=0.2; checked like the file and recorded in the run's config.yaml.",
     ),
 ]
+NoCheckOpt = Annotated[
+    bool, typer.Option("--no-check", help="Skip the pre-flight check of the model endpoints (hardgen check).")
+]

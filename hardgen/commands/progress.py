@@ -103,11 +103,15 @@ class LiveDisplay:
         self.progress.update(task, completed=snap["done"], total=snap["total"], kept=kept)
 
 
-def _execute(settings: Any, run_dir: Path, *, quiet: bool, keep_checkpoints: bool) -> Any:
+def _execute(
+    settings: Any, run_dir: Path, *, quiet: bool, keep_checkpoints: bool, config_path: Path | None = None
+) -> Any:
     from hardgen.runner import Runner
 
     display = LiveDisplay(quiet)
-    runner = Runner(settings, run_dir, on_live=display.on_live, keep_checkpoints=keep_checkpoints)
+    runner = Runner(
+        settings, run_dir, on_live=display.on_live, keep_checkpoints=keep_checkpoints, config_path=config_path
+    )
     try:
         with display.progress:
             summary = asyncio.run(runner.run())
@@ -127,17 +131,22 @@ def execute(
     keep_checkpoints: bool,
     record: Path | None = None,
     replay: Path | None = None,
+    config_path: Path | None = None,
 ) -> Any:
     """Run the pipeline with a progress bar; inside a cassette when ``record`` or ``replay`` is given,
     where every LLM HTTP exchange is recorded or answered from the file (no network), and a request
     the cassette lacks stops the run with one clear message."""
     if record is None and replay is None:
-        return _execute(settings, run_dir, quiet=quiet, keep_checkpoints=keep_checkpoints)
+        return _execute(
+            settings, run_dir, quiet=quiet, keep_checkpoints=keep_checkpoints, config_path=config_path
+        )
     from hardgen.cassettes import CassetteMiss, cassette_context
 
     try:
         with cassette_context(record=record, replay=replay) as cassette:
-            summary = _execute(settings, run_dir, quiet=quiet, keep_checkpoints=keep_checkpoints)
+            summary = _execute(
+                settings, run_dir, quiet=quiet, keep_checkpoints=keep_checkpoints, config_path=config_path
+            )
     except CassetteMiss as exc:
         lines = str(exc).splitlines()
         raise UserError("\n".join(lines[:12] + (["..."] if len(lines) > 12 else []))) from None
@@ -153,7 +162,7 @@ def execute(
 
 
 def print_summary(summary: Any) -> None:
-    """The run's closing lines; exit code 1 when items raised errors."""
+    """The run's closing lines; exit code 1 when items raised errors, were deferred, or none was kept."""
     typer.echo(
         f"{summary.kept} kept, {summary.discarded} discarded of {summary.planned} planned "
         f"({summary.new} new this time) -> {summary.run_dir / 'results.sqlite'}"
@@ -167,6 +176,17 @@ def print_summary(summary: Any) -> None:
             f"'hardgen resume {summary.run_dir}' retries them",
             err=True,
         )
+        raise typer.Exit(1)
+    if summary.deferred:
+        first = next(iter(summary.deferred.values()))
+        typer.echo(
+            f"{len(summary.deferred)} item(s) deferred after endpoint faults (first: {first}); "
+            f"'hardgen resume {summary.run_dir}' continues them",
+            err=True,
+        )
+        raise typer.Exit(1)
+    if summary.planned and not summary.kept:
+        typer.echo("no trajectory was kept; see the discard reasons above", err=True)
         raise typer.Exit(1)
 
 

@@ -8,10 +8,12 @@ from typing import Annotated, Any
 
 import typer
 
-from hardgen.commands.common import user_errors
+from hardgen.commands.common import UserError, user_errors
 from hardgen.commands.options import (
     ConfigArg,
+    JsonOpt,
     KeepCheckpointsOpt,
+    NoCheckOpt,
     QuietOpt,
     RecordOpt,
     ReplayOpt,
@@ -29,6 +31,7 @@ def register(app: typer.Typer) -> None:
     app.command("self-eval")(self_eval)
     app.command()(init)
     app.command()(preview)
+    app.command()(check)
 
 
 def run(
@@ -39,18 +42,33 @@ def run(
     record: RecordOpt = None,
     replay: ReplayOpt = None,
     overrides: SetOpt = None,
+    no_check: NoCheckOpt = False,
 ) -> None:
     """Run the whole pipeline (Phase I self-evaluation when needed, then Phases II and III)."""
     from hardgen.config import load_settings
-    from hardgen.runner import prepare_run_dir
+    from hardgen.runner import prepare_run_dir, release_run_dir
 
     with user_errors():
         settings = load_settings(config, overrides or ())
         # With --set the run keeps the settings it really used, not the file.
-        prepare_run_dir(settings, None if overrides else config, run_dir)
-        summary = execute(
-            settings, run_dir, quiet=quiet, keep_checkpoints=keep_checkpoints, record=record, replay=replay
-        )
+        config_path = None if overrides else config
+        fresh = prepare_run_dir(settings, config_path, run_dir)
+        try:
+            if not (no_check or replay):
+                preflight(settings)
+            summary = execute(
+                settings,
+                run_dir,
+                quiet=quiet,
+                keep_checkpoints=keep_checkpoints,
+                record=record,
+                replay=replay,
+                config_path=config_path,
+            )
+        except Exception as exc:
+            if fresh and not isinstance(exc, typer.Exit):
+                release_run_dir(run_dir)  # a failed start leaves nothing to refuse the fixed config
+            raise
     print_summary(summary)
 
 
@@ -60,12 +78,15 @@ def resume(
     keep_checkpoints: KeepCheckpointsOpt = False,
     record: RecordOpt = None,
     replay: ReplayOpt = None,
+    no_check: NoCheckOpt = False,
 ) -> None:
-    """Continue an interrupted run: finished items are skipped, in-flight ones continue."""
+    """Continue an interrupted run: finished items are skipped, in-flight and deferred ones continue."""
     from hardgen.runner import RunDir
 
     with user_errors():
         settings = RunDir(run_dir).load_settings()
+        if not (no_check or replay):
+            preflight(settings)
         summary = execute(
             settings, run_dir, quiet=quiet, keep_checkpoints=keep_checkpoints, record=record, replay=replay
         )
@@ -88,8 +109,13 @@ def status(
         return
     typer.echo(
         f"{data['done']}/{data['planned']} done: {data['kept']} kept, {data['discarded']} discarded; "
-        f"{data['in_flight']} in flight, {data['deferred']} deferred"
+        f"{data['in_flight']} in flight, {len(data['deferred'])} deferred"
     )
+    if data["deferred"]:
+        causes = ", ".join(sorted(set(data["deferred"].values())))
+        typer.echo(
+            f"{len(data['deferred'])} deferred after endpoint faults ({causes}); 'hardgen resume' retries"
+        )
     live = data.get("live")
     if live:
         age = live["age_s"]
@@ -116,6 +142,53 @@ def self_eval(
         f"{done.evaluated} tools evaluated, {done.skipped} skipped; "
         f"{done.failure_tools} in the failure set -> {done.graph}"
     )
+
+
+def check(config: ConfigArg, as_json: JsonOpt = False) -> None:
+    """Check every model endpoint of a config: it answers, the key and model work, tool calls and
+    reasoning text come back as the roles read them. Exit code 1 when a check fails."""
+    from hardgen.config import load_settings
+    from hardgen.preflight import check_settings
+
+    with user_errors():
+        rows = check_settings(load_settings(config))
+    if as_json:
+        typer.echo(json.dumps([{**vars(r), "status": r.status} for r in rows], indent=2))
+    else:
+        print_checks(rows)
+    if any(not r.ok for r in rows):
+        raise typer.Exit(code=1)
+
+
+def print_checks(rows: list[Any]) -> None:
+    """The check table: endpoint, check, status, what was seen and what to fix."""
+    from rich.console import Console
+    from rich.table import Table
+
+    if not rows:
+        typer.echo("every role is offline: no endpoint to check")
+        return
+    table = Table(title="model endpoints")
+    for column in ("endpoint", "roles", "check", "status", "detail", "fix"):
+        table.add_column(column, overflow="fold")
+    for r in rows:
+        table.add_row(r.endpoint, r.roles, r.check, r.status, r.detail, r.fix)
+    Console(stderr=True, width=160).print(table)
+
+
+def preflight(settings: Any) -> None:
+    """The check before ``run``/``resume``: silent when all passes; the table and one line when not."""
+    from hardgen.preflight import check_settings
+
+    rows = check_settings(settings)
+    failed = [r for r in rows if not r.ok]
+    if failed:
+        print_checks(rows)
+        first = failed[0]
+        raise UserError(
+            f"pre-flight check failed: {first.endpoint} {first.check}: {first.detail}; {first.fix} "
+            "(--no-check skips the check)"
+        )
 
 
 def init(

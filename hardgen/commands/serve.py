@@ -10,7 +10,7 @@ from hardgen.commands.common import UserError
 
 FAULTS_HELP = (
     "Fault kinds, comma-separated (default all): 429, 500, timeout, malformed, truncated, wrong_call, "
-    "broken_body."
+    "broken_body; oversized (4 MB answers) only when named."
 )
 MAX_FAULTS_HELP = "At most this many faults per request and its retries and re-asks (-1: no limit)."
 

@@ -227,8 +227,17 @@ class BackgroundServer:
         ...  # point OPENAI_BASE_URL at server.base_url
     """
 
-    def __init__(self, options: StandInOptions | None = None, host: str = "127.0.0.1", port: int = 0) -> None:
-        self.standin = StandIn(options)
+    def __init__(
+        self,
+        options: StandInOptions | None = None,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        *,
+        standin: StandIn | None = None,
+    ) -> None:
+        # Passing the StandIn of a stopped server restarts it with its memory of the run, as a real
+        # model server comes back with the same weights (the fault suite's outage and restart).
+        self.standin = standin or StandIn(options)
         self._sock = bind(host, port)
         address = self._sock.getsockname()
         self.host, self.port = address[0], int(address[1])

@@ -12,7 +12,8 @@ Kinds (``--faults``):
     malformed    an answer that cannot be parsed (the role re-asks; a target's call has broken arguments)
     truncated    the answer cut off, ``finish_reason: length`` (the role re-asks)
     wrong_call   a call of a tool that does not exist (the Reasoner's checker and Verifier catch it)
-    broken_body  a 200 response whose JSON body is cut off (not retried: the item is discarded)
+    broken_body  a 200 response whose JSON body is cut off (retried by the client like a 500)
+    oversized    a 4 MB answer, max_tokens ignored (a misbehaving proxy); only when named in --faults
 """
 
 from __future__ import annotations
@@ -31,7 +32,11 @@ FAULT_WEIGHTS: dict[str, float] = {
     "wrong_call": 1.0,
     "broken_body": 0.5,
 }
+OVERSIZED_BYTES = 4_000_000
+# The default draw: every kind but ``oversized``, which is asked for by name (adding it to the default
+# would change every recorded fault sequence).
 FAULT_KINDS: tuple[str, ...] = tuple(FAULT_WEIGHTS)
+FAULT_WEIGHTS["oversized"] = 1.0
 
 
 class FaultInjector:
@@ -60,7 +65,8 @@ class FaultInjector:
             raise ValueError(f"the fault rate must be between 0 and 1, not {rate}")
         unknown = sorted(set(kinds) - set(FAULT_WEIGHTS))
         if unknown:
-            raise ValueError(f"unknown fault kind(s) {', '.join(unknown)}; known: {', '.join(FAULT_KINDS)}")
+            known = ", ".join(FAULT_WEIGHTS)
+            raise ValueError(f"unknown fault kind(s) {', '.join(unknown)}; known: {known}")
         if rate > 0 and not kinds:
             raise ValueError("a positive fault rate needs at least one fault kind")
         if max_per_task is not None and max_per_task < 0:

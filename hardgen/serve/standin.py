@@ -37,7 +37,7 @@ from hardgen.agents.offline.text import estimate_tokens
 from hardgen.config import AgentConfig, TargetConfig
 from hardgen.prompts import render
 from hardgen.schema import ToolCall, canonical_json
-from hardgen.serve.faults import FAULT_KINDS, FaultInjector
+from hardgen.serve.faults import FAULT_KINDS, OVERSIZED_BYTES, FaultInjector
 from hardgen.serve.reading import (
     PROMPT_TEMPLATES,
     BoundedDict,
@@ -339,7 +339,9 @@ class StandIn:
             tool_calls.append(
                 {"id": f"call_{_digest([task, i])[:24]}", "type": "function", "function": function}
             )
-        limit = _max_tokens(request)
+        limit = None if fault == "oversized" else _max_tokens(request)
+        if fault == "oversized":
+            content += "\n" + ("lorem ipsum " * (OVERSIZED_BYTES // 12 + 1))[:OVERSIZED_BYTES]
         if fault == "truncated" or (limit is not None and estimate_tokens(content) > limit):
             keep = int(len(content) * 0.6) if fault == "truncated" else max(0, limit or 0) * 4
             content, tool_calls, finish = content[:keep], [], "length"
