@@ -223,7 +223,7 @@ async def run_self_eval(runner: Any, deps: Deps, store: ResultStore) -> dict[str
     """Evaluate every tool of the run's pool, record failure statistics into the graph, save it."""
     from hardgen.environment.backends import build_environment, suite_pool
     from hardgen.faults import RunDeferred
-    from hardgen.runner import gather_or_stop
+    from hardgen.runner import defer_or_stop, gather_or_stop
 
     settings = deps.settings
     pool = suite_pool(settings.environment)
@@ -268,11 +268,7 @@ async def run_self_eval(runner: Any, deps: Deps, store: ResultStore) -> dict[str
                         trace=thread_config(runner.run_id, "self_eval", tool=tool),
                     )
                 except EndpointFault as fault:
-                    if not fault.transient:
-                        stop.append(fault)
-                        raise
-                    deferred[work] = str(fault)
-                    store.defer(work, fault.reason, str(fault))
+                    defer_or_stop(fault, work, store, deferred, stop)
                     return
                 store.undefer(work)
                 state = SelfEvalState.model_validate(out)

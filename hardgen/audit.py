@@ -37,7 +37,6 @@ every count comes with examples so that a reader can judge the verdicts.
 from __future__ import annotations
 
 import re
-import statistics
 from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -56,7 +55,7 @@ from hardgen.dataflow import (
 )
 from hardgen.export.common import RESULTS_FILE, ExportError
 from hardgen.schema import Observation, ToolCall, ToolSpec, Trace, Trajectory, Turn
-from hardgen.stats import executed_trace
+from hardgen.stats import distribution, executed_trace
 from hardgen.store import ResultStore
 
 MAX_EXAMPLES = 5
@@ -229,7 +228,7 @@ def audit_trajectories(
         turns=n_turns,
         steps=n_steps,
         checks=checks,
-        calls_per_trajectory=_distribution(calls),
+        calls_per_trajectory=distribution(calls),
     )
 
 
@@ -944,18 +943,6 @@ def _diversity(by_name: dict[str, Check], masked: list[str]) -> None:
             grams.update(tuple(tokens[i : i + n]) for i in range(len(tokens) - n + 1))
         c = by_name[f"distinct_{n}"]
         c.count, c.total = len(grams), sum(grams.values())
-
-
-def _distribution(values: list[int]) -> dict[str, JsonValue]:
-    if not values:
-        return {"mean": 0.0, "min": 0, "max": 0, "histogram": {}}
-    counts = Counter(values)
-    return {
-        "mean": round(statistics.fmean(values), 4),
-        "min": min(values),
-        "max": max(values),
-        "histogram": {str(n): counts[n] for n in sorted(counts)},
-    }
 
 
 __all__ = ["Audit", "Check", "audit_run", "audit_trajectories", "rows", "summary_problems", "undoes"]

@@ -462,12 +462,7 @@ class Runner:
                     try:
                         state = await self._run_item(graph, saver, deps, plan, durability)
                     except EndpointFault as fault:
-                        if not fault.transient:
-                            stop.append(fault)
-                            raise
-                        # The endpoint, not the model, failed: the checkpoint stays for the resume.
-                        deferred[work] = str(fault)
-                        store.defer(work, fault.reason, str(fault))
+                        defer_or_stop(fault, work, store, deferred, stop)
                         return
                     except (sqlite3.DatabaseError, OSError) as exc:
                         raise storage_error(exc, self.dir.path) from exc
@@ -540,6 +535,22 @@ class Runner:
         for _item, data in store.graph_updates():
             graph.apply(GraphUpdates.model_validate(data))
         graph.save(self.dir.path / FINAL_GRAPH_FILE)
+
+
+def defer_or_stop(
+    fault: Any, work: str, store: ResultStore, deferred: dict[str, str], stop: list[Any]
+) -> None:
+    """An endpoint, not the model, failed on ``work`` (``item/<n>`` or ``self_eval/<tool>``).
+
+    A transient fault parks the work for the resume (its checkpoint stays; the cause goes into the
+    store's ``deferred`` table and into ``deferred``); a permanent one is recorded in ``stop`` and raised
+    again, so that :func:`gather_or_stop` ends the run.
+    """
+    if not fault.transient:
+        stop.append(fault)
+        raise fault
+    deferred[work] = str(fault)
+    store.defer(work, fault.reason, str(fault))
 
 
 async def gather_or_stop(jobs: list[Any], stop: list[Any]) -> None:

@@ -102,7 +102,7 @@ def compute_stats(run_dir: str | Path) -> dict[str, JsonValue]:
         "turns": sum(acc.turns_per_trajectory),
         "steps": acc.steps,
         "calls": sum(acc.calls_per_trajectory),
-        "calls_per_trajectory": _distribution(acc.calls_per_trajectory),
+        "calls_per_trajectory": distribution(acc.calls_per_trajectory),
         "share_3plus_calls": _share(sum(1 for n in acc.calls_per_trajectory if n >= 3), kept),
         "multi_turn_share": _share(sum(1 for n in acc.turns_per_trajectory if n > 1), kept),
         "parallel_step_share": _share(acc.parallel_steps, acc.steps),
@@ -190,7 +190,8 @@ def _add_hints(acc: _Accumulator, t: Trajectory, turn: Turn) -> None:
                 acc.example("hint_states_ground_truth", t, turn.index, feedback.corrective_hint)
 
 
-def _distribution(values: list[int]) -> dict[str, JsonValue]:
+def distribution(values: list[int]) -> dict[str, JsonValue]:
+    """Mean, min, max and histogram of a list of counts (calls per trajectory)."""
     if not values:
         return {"mean": 0.0, "min": 0, "max": 0, "histogram": {}}
     counts = Counter(values)
