@@ -114,6 +114,10 @@ class VerifierInput(Model):
     execution_result: list[Observation] = Field(description="The wrong attempt executed on a copy.")
     verdict: CheckVerdict
     tools: list[ToolSpec] = Field(default_factory=list)
+    no_call_reason: str = Field(
+        default="",
+        description="Set when no call was due: missing_param:<parameter>, missing_func or irrelevance.",
+    )
     seed: int = 0
 
 

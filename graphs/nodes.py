@@ -27,17 +27,32 @@ from hardgen.dataflow import bridges
 from hardgen.decontam import query_problems_for
 from hardgen.environment.apigraph.sampler import GraphUpdates, Sampler
 from hardgen.graphs.deps import Deps
-from hardgen.graphs.state import GenerateState, derive_seed, rng_for
+from hardgen.graphs.state import GenerateState, TurnSetup, derive_seed, rng_for
 from hardgen.guards import (
     advanced_tool_problems,
     generate_guarded,
     hint_problems,
     query_problems,
+    required_inputs,
     summary_problems,
     undo_chain,
 )
+from hardgen.kinds import (
+    ADDED_TOOLS_MESSAGE,
+    combined_query,
+    foreign_suites,
+    hidden_tool_for,
+    no_call_reason,
+    supply_text,
+    withheld_parameter,
+    withheld_problems,
+    without_value,
+)
 from hardgen.schema import (
+    AdvancedTool,
     CheckVerdict,
+    HardQuery,
+    JSONDict,
     Observation,
     ReasoningAttempt,
     Step,
@@ -45,6 +60,7 @@ from hardgen.schema import (
     ToolSpec,
     Trace,
     Turn,
+    TurnKind,
     VerifierFeedback,
     canonical_json,
 )
@@ -66,7 +82,7 @@ def primitive_specs(trace: Trace, specs: Mapping[str, ToolSpec]) -> list[ToolSpe
 
 def _primitive_specs(state: GenerateState, deps: Deps) -> list[ToolSpec]:
     assert state.trace is not None
-    return primitive_specs(state.trace, deps.specs(state.plan.suites))
+    return primitive_specs(state.trace, _setup_specs(state, deps))
 
 
 @dataclass
@@ -108,6 +124,12 @@ async def sample_trace(state: GenerateState, runtime: Runtime[Deps]) -> Update:
     """Sample an executable hard trace for the next turn from the API graph (eqs. 1 and 2)."""
     deps = runtime.context
     plan, turn = state.plan, state.turn_index
+    kind = plan.kind_of(turn)
+    if kind == "irrelevance":
+        foreign = _sample_foreign(state, deps)
+        if foreign is not None:
+            return foreign
+        kind = "base"  # no other domain's tools in the graph: a base turn instead
     env = deps.environment(plan.suites, state.env_state or None, seed=plan.seed)
     live_state = env.snapshot()
     updates = GraphUpdates.model_validate(state.graph_updates) if state.graph_updates else GraphUpdates()
@@ -147,16 +169,101 @@ async def sample_trace(state: GenerateState, runtime: Runtime[Deps]) -> Update:
     # The snapshot before this turn is env_state (and, for turn 0, the trajectory's initial_state);
     # keeping another copy in every turn's trace made checkpoints and exports several times larger.
     trace = trace.model_copy(update={"initial_state": {}})
+    setup = _turn_setup(kind, trace, state.called)
     called.update(trace.tool_names)
     result: Update = {
         "trace": trace,
         "env_state": live_state,  # the session replays the trace through the Reasoner's verified calls
         "called": sorted(called),
         "graph_updates": updates.model_dump(mode="json"),
+        "setup": setup,
     }
     if turn == 0:
         result["initial_state"] = live_state
     return result
+
+
+def _turn_setup(kind: TurnKind, trace: Trace, called_before: list[str]) -> TurnSetup | None:
+    """The turn's setup (hardgen.kinds); a missing_func turn whose tools were all used before is base."""
+    if kind == "missing_func":
+        hidden = hidden_tool_for(trace, called_before)
+        return TurnSetup(kind=kind, hidden_tools=[hidden]) if hidden else None
+    if kind in ("missing_param", "long_context"):
+        return TurnSetup(kind=kind)
+    return None
+
+
+def _sample_foreign(state: GenerateState, deps: Deps) -> Update | None:
+    """An irrelevance turn's trace: sampled in a fresh session of another domain's suite, never in
+    this one (the request it leads to needs tools the trajectory does not have). None: no such suite."""
+    plan, turn = state.plan, state.turn_index
+    domains: dict[str, str] = {}
+    for name in deps.graph.tools:
+        spec = deps.graph.spec(name)
+        domains.setdefault(spec.suite, spec.domain)
+    candidates = foreign_suites(plan.suites, sorted(domains), domains)
+    if not candidates:
+        return None
+    rng = rng_for(plan.seed, "foreign", turn)
+    suite = rng.choice(candidates)
+    try:
+        env = deps.environment([suite], None, seed=plan.seed)
+    except Exception:  # a suite the environment cannot build alone (a backend's class): no such turn
+        log.debug("irrelevance: cannot build %s alone", suite, exc_info=True)
+        return None
+    try:
+        sampler = Sampler(
+            deps.graph,
+            env,
+            rng,
+            max_calls=2,
+            retries_per_call=deps.settings.sampling.retries_per_call,
+            parallel_steps=deps.settings.sampling.parallel_steps,
+            after_target=deps.settings.sampling.after_target,
+        )
+        trace = sampler.sample_turn(1, called=set(), prefer_bridging=False)
+    finally:
+        env.close()
+    if not trace.calls:
+        return None
+    session = state.env_state or _session_snapshot(state, deps)
+    result: Update = {
+        "trace": trace.model_copy(update={"initial_state": {}}),
+        "setup": TurnSetup(kind="irrelevance", foreign_suites=[suite]),
+        "env_state": session,
+    }
+    if turn == 0:
+        result["initial_state"] = session
+    return result
+
+
+def _session_snapshot(state: GenerateState, deps: Deps) -> JSONDict:
+    env = deps.environment(state.plan.suites, state.env_state or None, seed=state.plan.seed)
+    try:
+        return env.snapshot()
+    finally:
+        env.close()
+
+
+def _setup_specs(state: GenerateState, deps: Deps) -> dict[str, ToolSpec]:
+    """The specs of the trace's tools: the session's, or for an irrelevance turn its foreign suite's."""
+    if state.setup is not None and state.setup.foreign_suites:
+        return deps.specs(state.setup.foreign_suites)
+    return deps.specs(state.plan.suites)
+
+
+def _no_call_due(state: GenerateState) -> bool:
+    """Whether the current step's right answer makes no call (the first step of such a turn)."""
+    return state.setup is not None and state.setup.no_call_first and not state.steps
+
+
+def _call_steps(state: GenerateState) -> list[Step]:
+    return [s for s in state.steps if s.calls]
+
+
+def _trace_step_index(state: GenerateState) -> int:
+    """The index in the trace of the current step (a no-call step has no trace step)."""
+    return len(_call_steps(state))
 
 
 # ----------------------------------------------------------------------------------- Phase II
@@ -192,27 +299,57 @@ async def query_generator(state: GenerateState, runtime: Runtime[Deps]) -> Updat
     trace, tool = state.trace, state.advanced_tool
     assert trace is not None and tool is not None
     tools = _primitive_specs(state, deps)
-    names = list(deps.specs(state.plan.suites))
+    names = list(dict.fromkeys([*deps.specs(state.plan.suites), *_setup_specs(state, deps)]))
+    context = [t.trace for t in state.turns]
+    setup, shown = state.setup, tool
+    withheld = None
+    if setup is not None and setup.kind == "missing_param":
+        required = [e.value for e in required_inputs(trace, context, None)]
+        withheld = withheld_parameter(tool, required, rng_for(state.plan.seed, "withhold", state.turn_index))
+        if withheld is None:
+            setup = None  # every value comes from earlier outputs: a base turn instead
+        else:
+            shown = tool.model_copy(update={"parameters": [p for p in tool.parameters if p is not withheld]})
+            setup = setup.model_copy(
+                update={
+                    "withheld_param": withheld.name,
+                    "withheld_value": withheld.value,
+                    "followup": supply_text(withheld),
+                }
+            )
+    elif setup is not None and setup.kind == "missing_func":
+        setup = setup.model_copy(update={"followup": ADDED_TOOLS_MESSAGE})
+
+    def problems(q: HardQuery) -> list[str]:
+        if setup is None or withheld is None:
+            whole = q
+            extra: list[str] = []
+        else:  # the request and the follow-up state every input; the request alone leaves one out
+            whole = combined_query(q, setup.followup)
+            extra = withheld_problems(q.text, withheld.value)
+        return (
+            query_problems(whole, trace, names, context=context)
+            + extra
+            + query_problems_for(deps.settings, q.text)  # BFCL decontamination (hardgen.decontam)
+        )
+
     out = await call_guarded(
         lambda i: deps.agents.query_generator.make_query(
             QueryInput(
-                advanced_tool=tool,
+                advanced_tool=shown,
                 trace=trace,
                 tools=tools,
                 history=state.turns,
                 seed=derive_seed(state.plan.seed, "query", state.turn_index, i),
             )
         ),
-        lambda q: (
-            query_problems(q, trace, names, context=[t.trace for t in state.turns])
-            + query_problems_for(deps.settings, q.text)  # BFCL decontamination (hardgen.decontam)
-        ),
+        problems,
         deps.settings.pipeline.guard_retries,
     )
     usage = [*state.usage, *out.usage]
     if out.value is None:
         return {**_discard("query", out.failure("guard:query_leak")), "usage": usage}
-    return {"query": out.value, "usage": usage}
+    return {"query": out.value, "usage": usage, "setup": setup}
 
 
 # ---------------------------------------------------------------------------------- Phase III
@@ -223,12 +360,13 @@ async def reasoner(state: GenerateState, runtime: Runtime[Deps]) -> Update:
     deps = runtime.context
     assert state.query is not None and state.advanced_tool is not None
     k = len(state.attempts) + 1
+    query, tools, advanced = reasoner_view(state, deps)
     inp = ReasonerInput(
-        query=state.query,
-        tools=_primitive_specs(state, deps),
-        advanced_tool=state.advanced_tool,
+        query=query,
+        tools=tools,
+        advanced_tool=advanced,
         previous_turns=state.turns,
-        done_steps=state.steps,
+        done_steps=_call_steps(state),
         failed_attempts=state.attempts,
         attempt=k,
         seed=derive_seed(state.plan.seed, "reasoner", state.turn_index, state.step_index, k),
@@ -241,13 +379,35 @@ async def reasoner(state: GenerateState, runtime: Runtime[Deps]) -> Update:
     return {"attempts": [*state.attempts, attempt], "usage": [*state.usage, *res.usage]}
 
 
+def reasoner_view(state: GenerateState, deps: Deps) -> tuple[HardQuery, list[ToolSpec], AdvancedTool]:
+    """What the Reasoner is shown for the current step: the request as the user has stated it so far,
+    the tools at hand, the advanced tool (a withheld value is unknown: None)."""
+    assert state.query is not None and state.advanced_tool is not None
+    query, tools, advanced = state.query, _primitive_specs(state, deps), state.advanced_tool
+    setup = state.setup
+    if setup is None:
+        return query, tools, advanced
+    first = _no_call_due(state)
+    if setup.kind == "missing_param":
+        if first:
+            advanced = without_value(advanced, setup.withheld_param)
+        else:
+            query = combined_query(query, setup.followup)
+    elif setup.kind == "missing_func" and first:
+        tools = [t for t in tools if t.name not in setup.hidden_tools]
+    elif setup.kind == "irrelevance":
+        tools = list(deps.specs(state.plan.suites).values())  # the session's tools, none of which fit
+    return query, tools, advanced
+
+
 async def check(state: GenerateState, runtime: Runtime[Deps]) -> Update:
     """The function-call checker: AST match, else state equivalence on a copy of the session."""
     deps = runtime.context
     assert state.trace is not None
     attempt = state.attempts[-1]
-    i = state.step_index
-    expected = state.trace.steps[i].calls
+    i = _trace_step_index(state)
+    no_call = _no_call_due(state)
+    expected = [] if no_call else state.trace.steps[i].calls
     if attempt.parse_error:
         verdict = CheckVerdict(
             correct=False, error_type="call:parse_error", error_location="output", detail=attempt.parse_error
@@ -260,10 +420,17 @@ async def check(state: GenerateState, runtime: Runtime[Deps]) -> Update:
                 expected,
                 deps.specs(state.plan.suites),
                 env=env,
-                later_steps=[s.calls for s in state.trace.steps[i + 1 :]],
+                later_steps=[s.calls for s in state.trace.steps[i + (0 if no_call else 1) :]],
             )
         finally:
             env.close()
+        if verdict.correct and no_call and not attempt.reply.strip():
+            verdict = CheckVerdict(
+                correct=False,
+                error_type="reply:empty",
+                error_location="reply",
+                detail="No call was due, but the answer says nothing to the user.",
+            )
     checked = attempt.model_copy(update={"verdict": verdict})
     return {"attempts": [*state.attempts[:-1], checked]}
 
@@ -288,18 +455,25 @@ async def verifier(state: GenerateState, runtime: Runtime[Deps]) -> Update:
     attempt = state.attempts[-1]
     verdict = attempt.verdict
     assert verdict is not None
-    truth = state.trace.steps[state.step_index].calls
+    no_call = _no_call_due(state)
+    truth = [] if no_call else state.trace.steps[_trace_step_index(state)].calls
+    setup = state.setup
     env = deps.environment(state.plan.suites, state.env_state)
     try:
         executed = [env.execute(c) for c in attempt.calls]
     finally:
         env.close()
-    query = state.query
-    tools = _primitive_specs(state, deps)
+    query, tools, _ = reasoner_view(state, deps)
+    reason = no_call_reason(setup) if no_call and setup is not None else ""
 
     def leaks(feedback: VerifierFeedback) -> list[str]:
         text = " ".join([feedback.corrective_hint, feedback.root_cause, *feedback.should_reconsider])
-        return hint_problems(text, truth, query)
+        withheld = (
+            withheld_problems(text, setup.withheld_value)
+            if setup is not None and setup.kind == "missing_param" and no_call
+            else []
+        )
+        return hint_problems(text, truth, query) + withheld
 
     out = await call_guarded(
         lambda i: deps.agents.verifier.diagnose(
@@ -310,6 +484,7 @@ async def verifier(state: GenerateState, runtime: Runtime[Deps]) -> Update:
                 execution_result=executed,
                 verdict=verdict,
                 tools=tools,
+                no_call_reason=reason,
                 seed=derive_seed(
                     state.plan.seed, "verifier", state.turn_index, state.step_index, attempt.attempt, i
                 ),
@@ -334,7 +509,17 @@ async def execute_step(state: GenerateState, runtime: Runtime[Deps]) -> Update:
     deps = runtime.context
     assert state.trace is not None
     attempt = state.attempts[-1]
-    expected = state.trace.steps[state.step_index]
+    if _no_call_due(state):  # the verified answer makes no call: nothing runs, the reply is the step
+        reply = Step(
+            index=state.step_index,
+            calls=[],
+            observations=[],
+            cot=clean_cot(attempt),
+            attempts=state.attempts,
+            reply=attempt.reply.strip(),
+        )
+        return {"steps": [*state.steps, reply], "attempts": []}
+    expected = state.trace.steps[_trace_step_index(state)]
     env = deps.environment(state.plan.suites, state.env_state)
     try:
         observations = [env.execute(c) for c in attempt.calls]
@@ -379,14 +564,21 @@ def route_after_execute(state: GenerateState) -> Literal["reasoner", "summarize"
     if state.status == "discarded":
         return "discard"
     assert state.trace is not None
-    return "reasoner" if state.step_index < len(state.trace.steps) else "summarize"
+    setup = state.setup
+    if setup is not None and setup.kind == "irrelevance":
+        return "summarize"  # the no-call answer ends the turn
+    total = len(state.trace.steps) + (1 if setup is not None and setup.no_call_first else 0)
+    return "reasoner" if state.step_index < total else "summarize"
 
 
 async def summarize(state: GenerateState, runtime: Runtime[Deps]) -> Update:
     """Close the turn with the assistant's summary and file it in the history."""
     deps = runtime.context
     assert state.trace is not None and state.advanced_tool is not None and state.query is not None
-    query, steps = state.query, state.steps
+    setup = state.setup
+    if setup is not None and setup.kind == "irrelevance":
+        return _close_turn(state, summary="", usage=state.usage)
+    query, steps = reasoner_view(state, deps)[0], _call_steps(state)
 
     def ask(i: int) -> Awaitable[AgentResult[str]]:
         # Regeneration i > 0 after the length guard fired gets its own seed; the first keeps the old one.
@@ -400,14 +592,33 @@ async def summarize(state: GenerateState, runtime: Runtime[Deps]) -> Update:
             **_discard("summarize", out.failure("guard:summary_length")),
             "usage": [*state.usage, *out.usage],
         }
-    res = AgentResult(value=out.value, usage=out.usage)
+    return _close_turn(state, summary=out.value, usage=[*state.usage, *out.usage])
+
+
+def _close_turn(state: GenerateState, summary: str, usage: list[TokenUsage]) -> Update:
+    """File the finished turn (with its kind) in the history and clear the per-turn keys."""
+    assert state.trace is not None and state.advanced_tool is not None and state.query is not None
+    setup = state.setup
+    trace = state.trace
+    extra: dict[str, Any] = {}
+    if setup is not None:
+        extra = {
+            "kind": setup.kind,
+            "followup": setup.followup,
+            "withheld_param": setup.withheld_param,
+            "withheld_value": setup.withheld_value,
+            "hidden_tools": setup.hidden_tools,
+        }
+        if setup.kind == "irrelevance":  # the foreign trace never ran in this session
+            trace = Trace(target=trace.target)
     turn = Turn(
         index=state.turn_index,
-        trace=state.trace,
+        trace=trace,
         advanced_tool=state.advanced_tool,
         query=state.query,
         steps=state.steps,
-        summary=res.value,
+        summary=summary,
+        **extra,
     )
     return {
         "turns": [*state.turns, turn],
@@ -415,7 +626,8 @@ async def summarize(state: GenerateState, runtime: Runtime[Deps]) -> Update:
         "advanced_tool": None,
         "query": None,
         "steps": [],
-        "usage": [*state.usage, *res.usage],
+        "setup": None,
+        "usage": usage,
     }
 
 

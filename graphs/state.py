@@ -10,7 +10,7 @@ import hashlib
 import random
 from typing import Literal
 
-from pydantic import Field, SkipValidation
+from pydantic import Field, JsonValue, SkipValidation
 
 from hardgen.schema import (
     AdvancedTool,
@@ -22,6 +22,7 @@ from hardgen.schema import (
     TokenUsage,
     Trace,
     Turn,
+    TurnKind,
 )
 
 
@@ -43,6 +44,30 @@ class ItemPlan(Model):
     suites: list[str]
     calls_per_turn: list[int] = Field(description="M for each turn; len() is N, the number of turns.")
     k_max: int = Field(default=3, ge=1, description="Attempts per step before the item is discarded.")
+    kinds: list[TurnKind] = Field(
+        default_factory=list, description="The kind of each turn (sampling.turn_kinds); empty: all base."
+    )
+
+    def kind_of(self, turn: int) -> TurnKind:
+        return self.kinds[turn] if turn < len(self.kinds) else "base"
+
+
+class TurnSetup(Model):
+    """How the current turn differs from a base turn (hardgen.kinds); None in the state: a base turn."""
+
+    kind: TurnKind = "base"
+    hidden_tools: list[str] = Field(default_factory=list)
+    withheld_param: str = ""
+    withheld_value: JsonValue = None
+    followup: str = ""
+    foreign_suites: list[str] = Field(
+        default_factory=list, description="irrelevance: the suites the out-of-reach request came from."
+    )
+
+    @property
+    def no_call_first(self) -> bool:
+        """Whether the turn's first right answer makes no call."""
+        return self.kind in ("missing_param", "missing_func", "irrelevance")
 
 
 # Environment snapshots are large JSON trees produced by our own code (Environment.snapshot), and
@@ -65,6 +90,7 @@ class GenerateState(Model):
     advanced_tool: AdvancedTool | None = None
     query: HardQuery | None = None
     steps: list[Step] = Field(default_factory=list, description="Verified steps of the current turn.")
+    setup: TurnSetup | None = Field(default=None, description="The current turn's kind, when not base.")
     attempts: list[ReasoningAttempt] = Field(default_factory=list, description="Current step's attempts.")
     status: Literal["running", "kept", "discarded"] = "running"
     discard_stage: str | None = None

@@ -113,6 +113,37 @@ class Range(Model):
         return self
 
 
+class TurnKindsConfig(Model):
+    """Shares of the turn kinds (any non-negative weights; each turn draws its kind, seeded)."""
+
+    base: float = Field(default=1.0, ge=0, description="Calls the user fully specified (the paper's turns).")
+    missing_param: float = Field(
+        default=0.0, ge=0, description="The query leaves out a value: ask for it (no call), then the calls."
+    )
+    missing_func: float = Field(
+        default=0.0, ge=0, description="A needed tool is hidden: say so (no call); the user adds it; calls."
+    )
+    long_context: float = Field(
+        default=0.0, ge=0, description="The session holds many more records; the query singles one out."
+    )
+    irrelevance: float = Field(
+        default=0.0, ge=0, description="No tool at hand fits the request: the right answer makes no call."
+    )
+
+    @model_validator(mode="after")
+    def _some(self) -> TurnKindsConfig:
+        if sum(self.shares().values()) <= 0:
+            raise ValueError("at least one turn kind needs a share above 0")
+        return self
+
+    def shares(self) -> dict[str, float]:
+        return {k: float(v) for k, v in self.model_dump().items()}
+
+    @property
+    def base_only(self) -> bool:
+        return all(v == 0 for k, v in self.shares().items() if k != "base")
+
+
 class SamplingConfig(Model):
     calls_per_trace: Range = Field(default_factory=lambda: Range(min=1, max=2))
     followup_calls_per_trace: Range | None = Field(
@@ -137,6 +168,10 @@ class SamplingConfig(Model):
     prefer_bridging: bool = Field(
         default=True,
         description="Draw targets that need a value from another tool's output (the model must bridge).",
+    )
+    turn_kinds: TurnKindsConfig = Field(
+        default_factory=TurnKindsConfig,
+        description="Shares of turn kinds (base, missing_param, missing_func, long_context, irrelevance).",
     )
 
 
@@ -196,6 +231,8 @@ class Settings(Model):
         data["run"].pop("concurrency", None)
         data["run"].pop("durability", None)
         data["agents"].pop("endpoints", None)  # limits and prices do not change the data
+        if self.sampling.turn_kinds.base_only:  # runs from before turn kinds keep their identity
+            data["sampling"].pop("turn_kinds", None)
         return content_hash(data)[:16]
 
 

@@ -178,6 +178,13 @@ def hint_problems(hint_text: str, ground_truth: Sequence[ToolCall], query: HardQ
     return _unique(problems)
 
 
+def required_inputs(
+    trace: Trace, context: Sequence[Trace] = (), specs: Mapping[str, ToolSpec] | None = None
+) -> list[ExternalInput]:
+    """The external inputs the user has to give (public form of the query guard's own list)."""
+    return _required_inputs(trace, context, specs)
+
+
 def _required_inputs(
     trace: Trace, context: Sequence[Trace], specs: Mapping[str, ToolSpec] | None
 ) -> list[ExternalInput]:

@@ -97,7 +97,8 @@ def transcript(t: Trajectory) -> str:
         f"path: {funnel_path(t)}",
     ]
     for turn in t.turns:
-        lines.append(f"--- turn {turn.index + 1}")
+        kind = f" ({turn.kind})" if turn.kind != "base" else ""
+        lines.append(f"--- turn {turn.index + 1}{kind}")
         lines.append(f"user: {turn.query.text}")
         for step in turn.steps:
             for a in step.attempts:
@@ -108,6 +109,12 @@ def transcript(t: Trajectory) -> str:
                     lines.append(f"  [verifier hint: {a.feedback.corrective_hint}]")
             if step.cot:
                 lines.append(f"assistant (thinking): {step.cot}")
+            if not step.calls:  # a no-call answer: words to the user, then the user's follow-up
+                lines.append(f"assistant: {step.reply}")
+                if turn.followup:
+                    added = f" [tools added: {', '.join(turn.hidden_tools)}]" if turn.hidden_tools else ""
+                    lines.append(f"user: {turn.followup}{added}")
+                continue
             lines.append(f"assistant calls: {render_calls(step.calls)}")
             for obs in step.observations:
                 lines.append(f"tool: {observation_text(obs)}")

@@ -39,7 +39,7 @@ from hardgen.config import ConfigError, Settings, load_settings
 from hardgen.faults import storage_error
 from hardgen.graphs.state import GenerateState, ItemPlan, derive_seed, rng_for
 from hardgen.live import LiveFigures, LiveWriter, deferred_count, read_live, role_prices, uses_estimates
-from hardgen.schema import Trajectory, Turn
+from hardgen.schema import TURN_KINDS, Trajectory, Turn, TurnKind
 from hardgen.store import ResultStore
 from hardgen.tracing import thread_config
 
@@ -126,9 +126,22 @@ def plan_items(settings: Settings, pool: list[str]) -> list[ItemPlan]:
                 suites=suites,
                 calls_per_turn=calls,
                 k_max=settings.pipeline.k_max,
+                kinds=draw_kinds(settings, item, len(calls)),
             )
         )
     return plans
+
+
+def draw_kinds(settings: Settings, item: int, n_turns: int) -> list[TurnKind]:
+    """Each turn's kind, drawn by the configured shares from its own stream (a base-only mix draws
+    nothing, so its plans are those of runs made before turn kinds existed)."""
+    mix = settings.sampling.turn_kinds
+    if mix.base_only:
+        return []
+    shares = mix.shares()
+    names = [k for k in TURN_KINDS if shares[k] > 0]
+    rng = rng_for(settings.run.seed, "kinds", item)
+    return [rng.choices(names, weights=[shares[k] for k in names])[0] for _ in range(n_turns)]
 
 
 def to_trajectory(state: GenerateState, deps: Any) -> Trajectory:
@@ -170,9 +183,11 @@ def to_trajectory(state: GenerateState, deps: Any) -> Trajectory:
 def shown_tools(state: GenerateState, turns: list[Turn], deps: Any) -> list[Any]:
     """The tools the trajectory shows: every tool it uses, plus seeded distractors up to the cap."""
     specs = deps.specs(state.plan.suites)
-    used = list(dict.fromkeys(n for t in turns for n in t.trace.tool_names if n in specs))
+    # A missing_func turn's tools are not in the list: its follow-up message adds them.
+    hidden = {n for t in turns for n in t.hidden_tools}
+    used = list(dict.fromkeys(n for t in turns for n in t.trace.tool_names if n in specs and n not in hidden))
     cap = max(deps.settings.environment.max_tools_shown, len(used))
-    others = [n for n in specs if n not in set(used)]
+    others = [n for n in specs if n not in set(used) and n not in hidden]
     extra = rng_for(state.plan.seed, "tools_shown").sample(others, min(len(others), cap - len(used)))
     keep = set(used) | set(extra)
     return [spec for name, spec in specs.items() if name in keep]

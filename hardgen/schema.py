@@ -256,6 +256,9 @@ class ReasoningAttempt(Model):
     )
     calls: list[ToolCall] = Field(default_factory=list)
     raw: str = ""
+    reply: str = Field(
+        default="", description="The words to the user of an answer that makes no call (a no-call step)."
+    )
     parse_error: str | None = None
     verdict: CheckVerdict | None = None
     feedback: VerifierFeedback | None = None
@@ -270,15 +273,43 @@ class Step(Model):
     observations: list[Observation]
     cot: str = ""
     attempts: list[ReasoningAttempt] = Field(default_factory=list)
+    reply: str = Field(
+        default="",
+        description="A no-call step (no calls: the right answer was to make none): what it tells the user.",
+    )
+
+    @property
+    def no_call(self) -> bool:
+        return not self.calls
+
+
+TurnKind = Literal["base", "missing_param", "missing_func", "long_context", "irrelevance"]
+TURN_KINDS: tuple[TurnKind, ...] = ("base", "missing_param", "missing_func", "long_context", "irrelevance")
 
 
 class Turn(Model):
+    """One user request with its steps; ``kind`` says what the right first answer is.
+
+    ``base`` and ``long_context`` turns are calls from the first step on. The others open with a
+    no-call step (``steps[0].calls == []``): ``missing_param`` asks for ``withheld_value``, which the
+    user's ``followup`` then gives; ``missing_func`` says the request cannot be done without the
+    ``hidden_tools``, which the ``followup`` then adds; ``irrelevance`` says no tool at hand fits and
+    the turn ends there (its ``trace`` has no steps).
+    """
+
     index: int
     trace: Trace
     advanced_tool: AdvancedTool
     query: HardQuery
     steps: list[Step] = Field(default_factory=list)
     summary: str = ""
+    kind: TurnKind = "base"
+    followup: str = Field(default="", description="The user's next message after the no-call reply.")
+    withheld_param: str = Field(default="", description="missing_param: the advanced parameter left out.")
+    withheld_value: JsonValue = Field(default=None, description="missing_param: its value.")
+    hidden_tools: list[str] = Field(
+        default_factory=list, description="missing_func: tools absent until the follow-up adds them."
+    )
 
 
 class Trajectory(Model):

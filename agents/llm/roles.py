@@ -247,10 +247,15 @@ class LLMReasoner(_LLMRole):
             result = parse_response(content, reasoning=reply.reasoning or None, tool_calls=native or None)
             if result.error:
                 raise OutputError(result.error)
-            if not result.calls:
-                raise OutputError("it has no <tool_call> block with at least one call")
+            if not result.calls and not result.text.strip():
+                raise OutputError("it has no <tool_call> block with at least one call, and no reply")
             return ReasoningAttempt(
-                attempt=inp.attempt, cot=result.cot, final_cot=final, calls=result.calls, raw=reply.content
+                attempt=inp.attempt,
+                cot=result.cot,
+                final_cot=final,
+                calls=result.calls,
+                raw=reply.content,
+                reply="" if result.calls else result.text.strip(),  # no call: the words to the user
             )
 
         attempt, reply, usage = await self._ask(prompt, parse, seed=inp.seed, expected=REASONER_FORMAT)

@@ -116,6 +116,16 @@ def _goal(inp: ReasonerInput) -> str:
     return lower_first(sentence.strip()) or "complete the request"
 
 
+def goal_of(inp: ReasonerInput) -> str:
+    """The end goal as the hint states it (for the no-call answers, :mod:`.nocall`)."""
+    return _goal(inp)
+
+
+def wanted(goal: str) -> str:
+    """What follows "The user wants" (for the no-call answers)."""
+    return _wanted(goal)
+
+
 def _wanted(goal: str) -> str:
     """What follows "The user wants": "to book a flight", "to know which ...", "the best-rated players"."""
     first = goal.split(" ", 1)[0].lower()

@@ -21,6 +21,7 @@ from pydantic import Field, JsonValue, ValidationError
 
 from hardgen.agents.base import ReasonerInput
 from hardgen.agents.offline.cot import continue_cot, initial_cot, mistake_cot, refine_cot
+from hardgen.agents.offline.nocall import no_call_answer, substitute_call
 from hardgen.agents.offline.plan import (
     Arg,
     Avoid,
@@ -130,6 +131,9 @@ class Mistake:
 
 def reason_step(inp: ReasonerInput, options: ReasonerOptions, rng: random.Random) -> ReasoningAttempt:
     """One attempt for the current step: CoT and calls (the raw text is added by the caller)."""
+    answer = no_call_answer(inp)
+    if answer is not None:
+        return _no_call_attempt(inp, options, rng, *answer)
     step = plan_with_feedback(inp, options.grouping)
     if options.mistakes and rng.random() < options.probability(inp.attempt):
         mistake = make_mistake(step, inp, options.mistakes, rng)
@@ -143,6 +147,26 @@ def reason_step(inp: ReasonerInput, options: ReasonerOptions, rng: random.Random
             attempt=inp.attempt, cot=refine_cot(inp, step), final_cot=fresh, calls=step.calls
         )
     return ReasoningAttempt(attempt=inp.attempt, cot=fresh, calls=step.calls)
+
+
+def _no_call_attempt(
+    inp: ReasonerInput, options: ReasonerOptions, rng: random.Random, cot: str, reply: str
+) -> ReasoningAttempt:
+    """No call is right here; with the mistake probability it calls a tool anyway (a substitute)."""
+    if options.mistakes and rng.random() < options.probability(inp.attempt):
+        call = substitute_call(inp)
+        if call is not None:
+            thought = (
+                "Rather than hold back, I make the call that comes closest with what I have."
+            )
+            return ReasoningAttempt(attempt=inp.attempt, cot=f"{cot.split('.')[0]}. {thought}", calls=[call])
+    if inp.failed_attempts:
+        revised = (
+            "The feedback says no call was due: the request cannot be acted on as it stands. "
+            + cot
+        )
+        return ReasoningAttempt(attempt=inp.attempt, cot=revised, final_cot=cot, reply=reply)
+    return ReasoningAttempt(attempt=inp.attempt, cot=cot, reply=reply)
 
 
 # ------------------------------------------------------------------------------------- stepping

@@ -107,7 +107,7 @@ class OfflineReasoner(_OfflineAgent):
 
     async def reason(self, inp: ReasonerInput) -> AgentResult[ReasoningAttempt]:
         attempt = reason_step(inp, self.options, self.rng(inp.seed))
-        raw = render_response(attempt.cot, attempt.calls)
+        raw = render_response(attempt.cot, attempt.calls, attempt.reply)
         if attempt.final_cot:  # a refinement also gives the reasoning a first answer would (the LLM format)
             think, _, calls = raw.partition(THINK_CLOSE)
             final = f"{FINAL_OPEN}\n{attempt.final_cot.strip()}\n{FINAL_CLOSE}"

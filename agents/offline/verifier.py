@@ -34,6 +34,8 @@ _RECONSIDER = {
     "call:missing_param": ["the required parameters", "the values the request states"],
     "call:unexpected_param": ["the tool's parameter list", "default values"],
     "call:no_call": ["the output format"],
+    "call:unexpected_call": ["whether the request can be acted on yet", "what to tell the user instead"],
+    "reply:empty": ["what to tell the user"],
     "call:parse_error": ["the output format"],
 }
 _FALLBACK = "Re-check this step against the request and the results of the earlier calls."
@@ -48,7 +50,10 @@ def diagnose(inp: VerifierInput) -> tuple[VerifierFeedback, str]:
     tool, _, rest = location.partition(".")
     param = re.split(r"[.\[]", rest, maxsplit=1)[0] if rest else ""
     specs = {t.name: t for t in inp.tools}
-    root, hint = _explain(inp, error, tool, param, specs)
+    if error in ("call:unexpected_call", "reply:empty"):
+        root, hint = no_call_feedback(inp.no_call_reason, error)
+    else:
+        root, hint = _explain(inp, error, tool, param, specs)
     failed = [o for o in inp.execution_result if not o.ok]
     if failed and error not in ("call:no_call", "call:parse_error"):
         root += f" Executing the attempt gave an error: {failed[0].error}"
@@ -68,6 +73,31 @@ def diagnose(inp: VerifierInput) -> tuple[VerifierFeedback, str]:
         "without giving any value of the answer."
     )
     return feedback, cot
+
+
+def no_call_feedback(reason: str, error: str) -> tuple[str, str]:
+    """Root cause and hint when no call was due (the value asked for is never named)."""
+    from hardgen.agents.offline.text import label
+
+    kind, _, param = reason.partition(":")
+    if kind == "missing_param":
+        root = (
+            f"The request does not give the {label(param)}, and no earlier result provides it; a call "
+            "now would have to guess it."
+        )
+        hint = f"Do not call a tool yet: ask the user for the {label(param)} and wait for the answer."
+    elif kind == "missing_func":
+        root = "One step the request needs cannot be done with any of the tools available."
+        hint = (
+            "Do not call a tool as a substitute: tell the user the request cannot be completed with the "
+            "tools at hand, and what is missing."
+        )
+    else:
+        root = "None of the available tools can do what the request asks."
+        hint = "Make no call: tell the user plainly that this cannot be done with the tools available."
+    if error == "reply:empty":
+        root = "The answer makes no call, rightly, but says nothing to the user. " + root
+    return root, hint
 
 
 def _explain(
