@@ -11,7 +11,7 @@ any OpenAI-compatible endpoint) or any ``"package.module:Class"`` named in the c
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Generic, Protocol, TypeVar, runtime_checkable
+from typing import ClassVar, Generic, Protocol, TypeVar, runtime_checkable
 
 from pydantic import Field
 
@@ -22,6 +22,7 @@ from hardgen.schema import (
     HardQuery,
     Model,
     Observation,
+    QuietDefaults,
     ReasoningAttempt,
     Step,
     TokenUsage,
@@ -107,7 +108,7 @@ class ReasonerInput(Model):
     seed: int = 0
 
 
-class VerifierInput(Model):
+class VerifierInput(QuietDefaults):
     query: HardQuery
     attempt: ReasoningAttempt
     ground_truth: list[ToolCall]
@@ -119,6 +120,8 @@ class VerifierInput(Model):
         description="Set when no call was due: missing_param:<parameter>, missing_func or irrelevance.",
     )
     seed: int = 0
+
+    quiet: ClassVar[tuple[str, ...]] = ("no_call_reason",)
 
 
 class SummaryInput(Model):

@@ -39,9 +39,12 @@ from hardgen.guards import (
 )
 from hardgen.kinds import (
     ADDED_TOOLS_MESSAGE,
+    LONG_LISTING,
     combined_query,
+    enlarge_state,
     foreign_suites,
     hidden_tool_for,
+    longest_listing,
     no_call_reason,
     supply_text,
     withheld_parameter,
@@ -130,7 +133,7 @@ async def sample_trace(state: GenerateState, runtime: Runtime[Deps]) -> Update:
         if foreign is not None:
             return foreign
         kind = "base"  # no other domain's tools in the graph: a base turn instead
-    env = deps.environment(plan.suites, state.env_state or None, seed=plan.seed)
+    env = deps.environment(plan.suites, state.env_state or _start_state(state, deps), seed=plan.seed)
     live_state = env.snapshot()
     updates = GraphUpdates.model_validate(state.graph_updates) if state.graph_updates else GraphUpdates()
     called = set(state.called)
@@ -160,7 +163,7 @@ async def sample_trace(state: GenerateState, runtime: Runtime[Deps]) -> Update:
             max_calls=budget,
             prefer_bridging=sampling.prefer_bridging,
             reject=lambda t: undo_chain(t) is not None,  # join a queue only to leave it: no request
-            wanted=(lambda t: bridges(t, context)) if sampling.prefer_bridging else None,
+            wanted=_wanted(kind, context, sampling.prefer_bridging),
         )
     finally:
         env.close()
@@ -183,12 +186,34 @@ async def sample_trace(state: GenerateState, runtime: Runtime[Deps]) -> Update:
     return result
 
 
+def _start_state(state: GenerateState, deps: Deps) -> JSONDict | None:
+    """The session's state before turn 1: the suites' own, grown large (hardgen.kinds.enlarge_state)
+    when a turn of the trajectory is a long-context one. None: the suites' default state."""
+    plan = state.plan
+    if "long_context" not in plan.kinds:
+        return None
+    env = deps.environment(plan.suites, None, seed=plan.seed)
+    try:
+        return enlarge_state(env.snapshot(), rng_for(plan.seed, "enlarge"))
+    finally:
+        env.close()
+
+
+def _wanted(kind: TurnKind, context: list[Trace], prefer_bridging: bool) -> Callable[[Trace], bool] | None:
+    """What the sampler prefers in a trace: a value flow, and for a long-context turn a long listing."""
+    if kind == "long_context":
+        return lambda t: longest_listing(t) >= LONG_LISTING and (not prefer_bridging or bridges(t, context))
+    return (lambda t: bridges(t, context)) if prefer_bridging else None
+
+
 def _turn_setup(kind: TurnKind, trace: Trace, called_before: list[str]) -> TurnSetup | None:
     """The turn's setup (hardgen.kinds); a missing_func turn whose tools were all used before is base."""
     if kind == "missing_func":
         hidden = hidden_tool_for(trace, called_before)
         return TurnSetup(kind=kind, hidden_tools=[hidden]) if hidden else None
-    if kind in ("missing_param", "long_context"):
+    if kind == "long_context":  # only with a long listing to pick from; else it is a base turn
+        return TurnSetup(kind=kind) if longest_listing(trace) >= LONG_LISTING else None
+    if kind == "missing_param":
         return TurnSetup(kind=kind)
     return None
 
@@ -238,7 +263,9 @@ def _sample_foreign(state: GenerateState, deps: Deps) -> Update | None:
 
 
 def _session_snapshot(state: GenerateState, deps: Deps) -> JSONDict:
-    env = deps.environment(state.plan.suites, state.env_state or None, seed=state.plan.seed)
+    env = deps.environment(
+        state.plan.suites, state.env_state or _start_state(state, deps), seed=state.plan.seed
+    )
     try:
         return env.snapshot()
     finally:
@@ -577,7 +604,7 @@ async def summarize(state: GenerateState, runtime: Runtime[Deps]) -> Update:
     assert state.trace is not None and state.advanced_tool is not None and state.query is not None
     setup = state.setup
     if setup is not None and setup.kind == "irrelevance":
-        return _close_turn(state, summary="", usage=state.usage)
+        return _close_turn(state, deps, summary="", usage=state.usage)
     query, steps = reasoner_view(state, deps)[0], _call_steps(state)
 
     def ask(i: int) -> Awaitable[AgentResult[str]]:
@@ -592,14 +619,15 @@ async def summarize(state: GenerateState, runtime: Runtime[Deps]) -> Update:
             **_discard("summarize", out.failure("guard:summary_length")),
             "usage": [*state.usage, *out.usage],
         }
-    return _close_turn(state, summary=out.value, usage=[*state.usage, *out.usage])
+    return _close_turn(state, deps, summary=out.value, usage=[*state.usage, *out.usage])
 
 
-def _close_turn(state: GenerateState, summary: str, usage: list[TokenUsage]) -> Update:
+def _close_turn(state: GenerateState, deps: Deps, summary: str, usage: list[TokenUsage]) -> Update:
     """File the finished turn (with its kind) in the history and clear the per-turn keys."""
     assert state.trace is not None and state.advanced_tool is not None and state.query is not None
     setup = state.setup
     trace = state.trace
+    specs = deps.specs(state.plan.suites)
     extra: dict[str, Any] = {}
     if setup is not None:
         extra = {
@@ -608,6 +636,7 @@ def _close_turn(state: GenerateState, summary: str, usage: list[TokenUsage]) -> 
             "withheld_param": setup.withheld_param,
             "withheld_value": setup.withheld_value,
             "hidden_tools": setup.hidden_tools,
+            "added_tools": [specs[n] for n in setup.hidden_tools if n in specs],
         }
         if setup.kind == "irrelevance":  # the foreign trace never ran in this session
             trace = Trace(target=trace.target)

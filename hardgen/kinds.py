@@ -18,12 +18,15 @@ which the checker, the reward and the exports treat as a ground truth like any c
 from __future__ import annotations
 
 import random
+import re
 from collections.abc import Iterable, Mapping, Sequence
 
 from pydantic import JsonValue
 
 from hardgen.dataflow import is_trivial, text_contains, values_match
 from hardgen.schema import AdvancedParameter, AdvancedTool, HardQuery, ToolSpec, Trace
+
+_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 
 # The user's message after a missing_func reply: the tool's schema follows it in the exports.
 ADDED_TOOLS_MESSAGE = "I've added the tool you were missing (below). Please go ahead with my request."
@@ -110,3 +113,164 @@ def no_call_reason(setup: object) -> str:
 
 def tools_named(specs: Mapping[str, ToolSpec], names: Iterable[str]) -> list[ToolSpec]:
     return [specs[n] for n in names if n in specs]
+
+
+# ---------------------------------------------------------------------------------------- long context
+
+LONG_LISTING = 20  # a listing this long (items of one list in one observation) makes a long-context turn
+
+
+def enlarge_state(
+    snapshot: Mapping[str, JsonValue], rng: random.Random, target: int = 60
+) -> dict[str, JsonValue]:
+    """The session's snapshot with its record collections grown to about ``target`` records each.
+
+    A collection is a list of objects or an object of objects (keyed by id or path) in a suite's state.
+    A new record copies an existing one; every field whose values are unique in the collection (ids,
+    names, titles, paths: what a query singles a record out by) gets a new value of the same form
+    (``T1003`` -> ``T1047``, ``Web Growth`` -> ``Web Growth 12``, ``a/b.txt`` -> ``a/b 12.txt``), and
+    every other field takes the value of a random record (references stay valid). The records are real
+    state: tools list, filter and act on them like on the others.
+    """
+    out: dict[str, JsonValue] = {}
+    for suite, part in snapshot.items():
+        if isinstance(part, dict) and isinstance(part.get("state"), dict):
+            state = dict(part["state"])  # type: ignore[arg-type]
+            for key, value in list(state.items()):
+                grown = _grow(value, rng, target)
+                if grown is not None:
+                    state[key] = grown
+            out[suite] = {**part, "state": state}
+        else:
+            out[suite] = part
+    return out
+
+
+def _grow(collection: JsonValue, rng: random.Random, target: int) -> JsonValue | None:
+    if isinstance(collection, list) and len(collection) >= 2 and all(isinstance(r, dict) for r in collection):
+        records = [r for r in collection if isinstance(r, dict)]
+        unique = _unique_fields(records)
+        if not unique or len(records) >= target:
+            return None
+        taken = {f: {str(r.get(f)) for r in records} for f in unique}
+        grown: list[JsonValue] = list(collection)
+        for n in range(len(records), target):
+            grown.append(_new_record(records, unique, taken, rng, n))
+        return grown
+    if (
+        isinstance(collection, dict)
+        and len(collection) >= 2
+        and all(isinstance(r, dict) for r in collection.values())
+    ):
+        keys = list(collection)
+        records = [r for r in collection.values() if isinstance(r, dict)]
+        if len(records) >= target or not all(isinstance(k, str) for k in keys):
+            return None
+        unique = _unique_fields(records)
+        taken = {f: {str(r.get(f)) for r in records} for f in unique}
+        taken_keys = set(keys)
+        result: dict[str, JsonValue] = dict(collection)
+        for n in range(len(records), target):
+            key = _fresh(rng.choice(keys), taken_keys, n)
+            taken_keys.add(key)
+            record = _new_record(records, unique, taken, rng, n)
+            for field, value in list(record.items()):
+                if isinstance(value, str) and value in taken_keys:  # a field holding its own key
+                    record[field] = key
+            result[key] = record
+        return result
+    return None
+
+
+def _unique_fields(records: Sequence[Mapping[str, JsonValue]]) -> list[str]:
+    """Scalar string/int fields present in every record whose values differ from record to record."""
+    fields = set(records[0])
+    for r in records[1:]:
+        fields &= set(r)
+    out = []
+    for f in sorted(fields):
+        values = [r[f] for r in records]
+        if any(isinstance(v, str) and (_DATE.match(v) or "@" in v) for v in values):
+            continue  # dates and addresses are not renamed: a copy takes another record's
+        scalar = all(isinstance(v, str) and v for v in values) or all(
+            isinstance(v, int) and not isinstance(v, bool) for v in values
+        )
+        if scalar and len({str(v) for v in values}) == len(values):
+            out.append(f)
+    return out
+
+
+def _new_record(
+    records: Sequence[Mapping[str, JsonValue]],
+    unique: Sequence[str],
+    taken: dict[str, set[str]],
+    rng: random.Random,
+    n: int,
+) -> dict[str, JsonValue]:
+    base = dict(rng.choice(records))
+    for field in base:
+        if field not in unique:
+            donor = rng.choice(records)
+            if field in donor:
+                base[field] = donor[field]
+    for field in unique:
+        value = base[field]
+        if isinstance(value, int):
+            fresh = max(int(v) for v in taken[field]) + 1 + rng.randrange(3)
+            taken[field].add(str(fresh))
+            base[field] = fresh
+        else:
+            text = _fresh(str(value), taken[field], n, rng)
+            taken[field].add(text)
+            base[field] = text
+    return base
+
+
+def _fresh(value: str, taken: set[str], n: int, rng: random.Random | None = None) -> str:
+    """A new value of the same form as ``value``: an id's number grown past the largest (``T1003`` ->
+    ``T1047``), a file name numbered before its extension, words recombined from two taken values
+    (``Grace Okafor`` + ``Sofia Rossi`` -> ``Grace Rossi``), else a number appended."""
+    match = re.fullmatch(r"(.*?)(\d+)", value)
+    if match:
+        head, digits = match.groups()
+        same = [int(m.group(1)) for t in taken if (m := re.fullmatch(re.escape(head) + r"(\d+)", t))]
+        number = max([int(digits), *same]) + 1
+        candidate = f"{head}{str(number).zfill(len(digits))}"
+    elif re.search(r"\.[A-Za-z0-9]{1,5}$", value):
+        stem, _, ext = value.rpartition(".")
+        candidate = f"{stem}_{n + 1}.{ext}"
+    elif " " in value and rng is not None:
+        pool = sorted(t for t in taken if " " in t)
+        candidate = value
+        for _ in range(12):
+            first, second = rng.choice(pool).split(" "), rng.choice(pool).split(" ")
+            cut_a, cut_b = max(1, len(first) // 2), len(second) // 2
+            candidate = " ".join(first[:cut_a] + second[cut_b:])
+            if candidate not in taken:
+                break
+    else:
+        candidate = f"{value}{n + 1}"
+    k = n
+    while candidate in taken:
+        k += 1
+        candidate = f"{value} {k + 1}"
+    return candidate
+
+
+def longest_listing(trace: Trace) -> int:
+    """The longest list in any observation of the trace (the items a pick is made among)."""
+    best = 0
+
+    def walk(node: JsonValue) -> None:
+        nonlocal best
+        if isinstance(node, list):
+            best = max(best, len(node))
+            for v in node:
+                walk(v)
+        elif isinstance(node, dict):
+            for v in node.values():
+                walk(v)
+
+    for obs in trace.observations:
+        walk(obs.output)
+    return best

@@ -18,9 +18,9 @@ from __future__ import annotations
 
 import hashlib
 import json
-from typing import Literal
+from typing import Any, ClassVar, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, JsonValue
+from pydantic import BaseModel, ConfigDict, Field, JsonValue, SerializerFunctionWrapHandler, model_serializer
 
 JSONDict = dict[str, JsonValue]
 
@@ -29,6 +29,25 @@ class Model(BaseModel):
     """Base of every hardgen model: unknown fields are rejected."""
 
     model_config = ConfigDict(extra="forbid")
+
+
+class QuietDefaults(Model):
+    """A model whose fields named in ``quiet`` are left out of its JSON while they hold their default:
+    fields added later (turn kinds) then leave the data of runs without them byte for byte as before,
+    so their dataset hashes and stored items do not change."""
+
+    quiet: ClassVar[tuple[str, ...]] = ()
+
+    @model_serializer(mode="wrap")
+    def _drop_quiet_defaults(self, handler: SerializerFunctionWrapHandler) -> Any:
+        data = handler(self)
+        if isinstance(data, dict):
+            for name in self.quiet:
+                if name in data and getattr(self, name) == type(self).model_fields[name].get_default(
+                    call_default_factory=True
+                ):
+                    del data[name]
+        return data
 
 
 def canonical_json(value: object) -> str:
@@ -242,7 +261,7 @@ class VerifierFeedback(Model):
         )
 
 
-class ReasoningAttempt(Model):
+class ReasoningAttempt(QuietDefaults):
     """One Reasoner output for one step: CoT and calls, with the checker's verdict and the feedback."""
 
     attempt: int = Field(ge=1, description="k, from 1 to K_max.")
@@ -264,8 +283,10 @@ class ReasoningAttempt(Model):
     feedback: VerifierFeedback | None = None
     usage: list[TokenUsage] = Field(default_factory=list)
 
+    quiet: ClassVar[tuple[str, ...]] = ("reply",)
 
-class Step(Model):
+
+class Step(QuietDefaults):
     """One verified assistant step: the calls that were checked correct, their observations, attempts."""
 
     index: int
@@ -278,6 +299,8 @@ class Step(Model):
         description="A no-call step (no calls: the right answer was to make none): what it tells the user.",
     )
 
+    quiet: ClassVar[tuple[str, ...]] = ("reply",)
+
     @property
     def no_call(self) -> bool:
         return not self.calls
@@ -287,7 +310,7 @@ TurnKind = Literal["base", "missing_param", "missing_func", "long_context", "irr
 TURN_KINDS: tuple[TurnKind, ...] = ("base", "missing_param", "missing_func", "long_context", "irrelevance")
 
 
-class Turn(Model):
+class Turn(QuietDefaults):
     """One user request with its steps; ``kind`` says what the right first answer is.
 
     ``base`` and ``long_context`` turns are calls from the first step on. The others open with a
@@ -309,6 +332,18 @@ class Turn(Model):
     withheld_value: JsonValue = Field(default=None, description="missing_param: its value.")
     hidden_tools: list[str] = Field(
         default_factory=list, description="missing_func: tools absent until the follow-up adds them."
+    )
+    added_tools: list[ToolSpec] = Field(
+        default_factory=list, description="missing_func: the hidden tools' specs, which the follow-up shows."
+    )
+
+    quiet: ClassVar[tuple[str, ...]] = (
+        "kind",
+        "followup",
+        "withheld_param",
+        "withheld_value",
+        "hidden_tools",
+        "added_tools",
     )
 
 

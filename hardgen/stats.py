@@ -18,6 +18,8 @@
                              Verifier hints stating a ground-truth value the query does not (hardgen.guards)
     tokens                   token usage by role, and the total
     distinct_tool_chains     number of distinct tool-name sequences among kept trajectories
+    turn_kinds               the kept turns by kind (hardgen.kinds): {"configured": the config's shares,
+                             "kept": share of kept turns, "counts": kept turns, "no_call_steps": count}
 """
 
 from __future__ import annotations
@@ -69,6 +71,8 @@ class _Accumulator:
     hints: int = 0
     hints_with_truth: int = 0
     examples: list[dict[str, JsonValue]] = field(default_factory=list)
+    kinds: Counter[str] = field(default_factory=Counter)
+    no_call_steps: int = 0
 
     def example(self, kind: str, trajectory: Trajectory, turn: int, text: str) -> None:
         if len(self.examples) < MAX_LEAK_EXAMPLES:
@@ -121,6 +125,27 @@ def compute_stats(run_dir: str | Path) -> dict[str, JsonValue]:
         },
         "tokens": _tokens(tokens),
         "distinct_tool_chains": len(acc.chains),
+        "turn_kinds": _turn_kinds(info.get("settings"), acc),
+    }
+
+
+def _turn_kinds(settings: object, acc: _Accumulator) -> dict[str, JsonValue]:
+    """The kept turns' kinds against the configured shares (normalised to fractions)."""
+    from hardgen.config import TurnKindsConfig
+    from hardgen.schema import TURN_KINDS
+
+    raw = settings.get("sampling", {}).get("turn_kinds") if isinstance(settings, dict) else None
+    try:
+        shares = TurnKindsConfig.model_validate(raw or {}).shares()
+    except ValueError:
+        shares = TurnKindsConfig().shares()
+    total = sum(shares.values())
+    turns = sum(acc.kinds.values())
+    return {
+        "configured": {k: _share(shares[k], total) for k in TURN_KINDS},
+        "kept": {k: _share(acc.kinds[k], turns) for k in TURN_KINDS},
+        "counts": {k: acc.kinds[k] for k in TURN_KINDS},
+        "no_call_steps": acc.no_call_steps,
     }
 
 
@@ -142,6 +167,8 @@ def _add(acc: _Accumulator, t: Trajectory) -> None:
     tool_names = [spec.name for spec in t.tools]
     context: list[Trace] = []
     for turn in t.turns:
+        acc.kinds[turn.kind] += 1
+        acc.no_call_steps += sum(1 for s in turn.steps if s.no_call)
         acc.steps += len(turn.steps)
         acc.parallel_steps += sum(1 for s in turn.steps if len(s.calls) > 1)
         trace = executed_trace(turn)
@@ -257,6 +284,16 @@ def summary_rows(stats: dict[str, JsonValue]) -> Iterable[tuple[str, str]]:
     assert isinstance(cak, dict)
     yield "correct at k", ", ".join(f"k={k}: {_percent(v)}" for k, v in cak.items()) or "-"
     yield "distinct tool chains", str(stats["distinct_tool_chains"])
+    kinds = stats.get("turn_kinds")
+    kept = kinds.get("kept") if isinstance(kinds, dict) else None
+    configured = kinds.get("configured") if isinstance(kinds, dict) else None
+    if isinstance(kept, dict) and isinstance(configured, dict):
+        kinds_shown = [k for k, v in kept.items() if v or configured.get(k)]
+        if kinds_shown != ["base"]:
+            yield (
+                "turn kinds (kept / configured)",
+                ", ".join(f"{k} {_percent(kept[k])} / {_percent(configured.get(k))}" for k in kinds_shown),
+            )
     leaks = stats["leaks"]
     assert isinstance(leaks, dict)
     yield (

@@ -156,15 +156,10 @@ def _no_call_attempt(
     if options.mistakes and rng.random() < options.probability(inp.attempt):
         call = substitute_call(inp)
         if call is not None:
-            thought = (
-                "Rather than hold back, I make the call that comes closest with what I have."
-            )
+            thought = "Rather than hold back, I make the call that comes closest with what I have."
             return ReasoningAttempt(attempt=inp.attempt, cot=f"{cot.split('.')[0]}. {thought}", calls=[call])
     if inp.failed_attempts:
-        revised = (
-            "The feedback says no call was due: the request cannot be acted on as it stands. "
-            + cot
-        )
+        revised = "The feedback says no call was due: the request cannot be acted on as it stands. " + cot
         return ReasoningAttempt(attempt=inp.attempt, cot=revised, final_cot=cot, reply=reply)
     return ReasoningAttempt(attempt=inp.attempt, cot=cot, reply=reply)
 

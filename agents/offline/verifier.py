@@ -34,7 +34,6 @@ _RECONSIDER = {
     "call:missing_param": ["the required parameters", "the values the request states"],
     "call:unexpected_param": ["the tool's parameter list", "default values"],
     "call:no_call": ["the output format"],
-    "call:unexpected_call": ["whether the request can be acted on yet", "what to tell the user instead"],
     "reply:empty": ["what to tell the user"],
     "call:parse_error": ["the output format"],
 }
@@ -50,7 +49,7 @@ def diagnose(inp: VerifierInput) -> tuple[VerifierFeedback, str]:
     tool, _, rest = location.partition(".")
     param = re.split(r"[.\[]", rest, maxsplit=1)[0] if rest else ""
     specs = {t.name: t for t in inp.tools}
-    if error in ("call:unexpected_call", "reply:empty"):
+    if inp.no_call_reason:  # no call was due: a call made anyway, or an answer with no words
         root, hint = no_call_feedback(inp.no_call_reason, error)
     else:
         root, hint = _explain(inp, error, tool, param, specs)
@@ -62,7 +61,11 @@ def diagnose(inp: VerifierInput) -> tuple[VerifierFeedback, str]:
         error_location=location,
         root_cause=root,
         corrective_hint=hint,
-        should_reconsider=_RECONSIDER.get(error, ["the tool descriptions"]),
+        should_reconsider=(
+            ["whether the request can be acted on yet", "what to tell the user instead"]
+            if inp.no_call_reason
+            else _RECONSIDER.get(error, ["the tool descriptions"])
+        ),
     )
     feedback = _without_leaks(feedback, inp)
     attempted = join_words([f"`{c.name}`" for c in calls]) or "nothing"

@@ -55,7 +55,7 @@ class ExportMeta(Model):
     initial_state: JSONDict = Field(default_factory=dict)
     final_state_hash: str = ""
     turns: int = 0
-    steps: int = 0
+    steps: int = 0  # steps with calls (a no-call answer re-executes nothing)
     calls: int = 0
 
     def to_json(self) -> str:
@@ -108,7 +108,7 @@ def export_meta(trajectory: Trajectory, options: EnvOptions) -> ExportMeta:
         initial_state=t.initial_state,
         final_state_hash=t.final_state_hash,
         turns=len(t.turns),
-        steps=sum(len(turn.steps) for turn in t.turns),
+        steps=sum(1 for turn in t.turns for s in turn.steps if s.calls),  # what re-executes (no-call: none)
         calls=len(t.calls),
     )
 
@@ -266,10 +266,20 @@ class Response:
 
 
 def responses(turn: Turn) -> Iterator[Response]:
-    """A turn's assistant responses in order: its steps, then its summary."""
+    """A turn's assistant responses in order: its steps, then its summary (a turn that ends in a
+    no-call answer, an irrelevance turn, has none: that answer closes it)."""
     for step in turn.steps:
         yield Response(turn, step)
-    yield Response(turn, None)
+    if turn.summary or not (turn.steps and turn.steps[-1].no_call):
+        yield Response(turn, None)
+
+
+def followup_text(turn: Turn) -> str:
+    """The user's message after a no-call answer (``""``: none); for a missing_func turn it carries the
+    added tools' schemas, since a record has one tools list, which leaves them out."""
+    if not turn.followup or not turn.added_tools:
+        return turn.followup
+    return f"{turn.followup}\n\n{json.dumps(tool_dicts(turn.added_tools), ensure_ascii=False)}"
 
 
 def call_id(turn: int, step: int, index: int) -> str:

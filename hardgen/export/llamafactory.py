@@ -52,6 +52,7 @@ from hardgen.export.common import (
     RunSource,
     calls_json,
     export_meta,
+    followup_text,
     joined_observations,
     parse_call_objects,
     read_jsonl_records,
@@ -108,6 +109,12 @@ def record(trajectory: Trajectory, source: RunSource) -> dict[str, JsonValue]:
                 messages.append({"role": ROLE_ASSISTANT, "content": turn.summary})
                 continue
             step = response.step
+            if step.no_call:  # words to the user, then the user's follow-up (if any)
+                text = render_response(step.cot, [], step.reply, style=source.call_format)
+                messages.append({"role": ROLE_ASSISTANT, "content": text})
+                if turn.followup:
+                    messages.append({"role": ROLE_USER, "content": followup_text(turn)})
+                continue
             if python:
                 text = render_response(step.cot, step.calls, style="python")
                 messages.append({"role": ROLE_ASSISTANT, "content": text})

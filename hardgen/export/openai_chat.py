@@ -37,6 +37,7 @@ from hardgen.export.common import (
     RunSource,
     call_id,
     export_meta,
+    followup_text,
     observation_text,
     openai_tools,
     parse_call_objects,
@@ -59,6 +60,11 @@ def messages(trajectory: Trajectory, *, uniform: bool = False) -> list[dict[str,
             step = response.step
             if step is None:
                 out.append({"role": "assistant", "content": turn.summary})
+                continue
+            if step.no_call:  # words to the user, then the user's follow-up (if any)
+                out.append({"role": "assistant", "content": step.reply, "reasoning_content": step.cot})
+                if turn.followup:
+                    out.append({"role": "user", "content": followup_text(turn)})
                 continue
             ids = [call_id(turn.index, step.index, i) for i in range(len(step.calls))]
             out.append(

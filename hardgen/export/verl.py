@@ -41,6 +41,7 @@ from hardgen.export.common import (
     RunSource,
     calls_json,
     export_meta,
+    followup_text,
     observation_text,
     openai_tools,
     parse_call_objects,
@@ -113,7 +114,7 @@ def rows(trajectory: Trajectory, source: RunSource, first_index: int) -> list[di
                         "trajectory_id": trajectory.id,
                         "turn": turn.index,
                         "step": step.index if step is not None else len(turn.steps),
-                        "kind": "answer" if step is None else "call",
+                        "kind": "answer" if step is None else ("no_call" if step.no_call else "call"),
                         "tools": tools_json,
                         "call_format": style,
                         META_KEY: meta if not out else "",
@@ -123,6 +124,13 @@ def rows(trajectory: Trajectory, source: RunSource, first_index: int) -> list[di
             )
             if step is None:
                 context.append({"role": "assistant", "content": turn.summary})
+                continue
+            if step.no_call:  # the reply the reward wants: reasoning, then words and no call
+                context.append(
+                    {"role": "assistant", "content": render_response(step.cot, [], step.reply, style)}
+                )
+                if turn.followup:
+                    context.append({"role": "user", "content": followup_text(turn)})
                 continue
             shown = render_response(step.cot, step.calls, style=style)
             context.append({"role": "assistant", "content": shown})
