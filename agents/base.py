@@ -90,7 +90,7 @@ class QueryInput(Model):
     seed: int = 0
 
 
-class ReasonerInput(Model):
+class ReasonerInput(QuietDefaults):
     """Prompt^(k) of the paper: query, primitive tools, the advanced tool as a hint, the history.
 
     ``failed_attempts`` are this step's earlier wrong attempts, each with its Verifier feedback
@@ -106,6 +106,12 @@ class ReasonerInput(Model):
     failed_attempts: list[ReasoningAttempt] = Field(default_factory=list)
     attempt: int = Field(default=1, ge=1)
     seed: int = 0
+    no_call_allowed: bool = Field(
+        default=False,
+        description="The run mixes in turn kinds whose right answer may make no call (all its turns say so).",
+    )
+
+    quiet: ClassVar[tuple[str, ...]] = ("no_call_allowed",)
 
 
 class VerifierInput(QuietDefaults):

@@ -396,6 +396,7 @@ async def reasoner(state: GenerateState, runtime: Runtime[Deps]) -> Update:
         done_steps=_call_steps(state),
         failed_attempts=state.attempts,
         attempt=k,
+        no_call_allowed=not deps.settings.sampling.turn_kinds.base_only,
         seed=derive_seed(state.plan.seed, "reasoner", state.turn_index, state.step_index, k),
     )
     try:

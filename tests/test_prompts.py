@@ -166,6 +166,7 @@ def example_variables() -> dict[str, dict[str, object]]:
         "advanced_tool": example_advanced_tool(),
         "previous_turns": [example_previous_turn()],
         "done_steps": example_steps()[:1],
+        "no_call_allowed": False,
     }
     return {
         "tool_maker": {"trace": example_trace(), "tools": tools, "history": [example_previous_turn()]},
@@ -183,6 +184,7 @@ def example_variables() -> dict[str, dict[str, object]]:
             "execution_result": [failed_obs],
             "verdict": attempt.verdict,
             "tools": tools,
+            "no_call_reason": "",
         },
         "summary": {"query": example_query(), "steps": example_steps()},
         "target": {},
@@ -241,3 +243,67 @@ def test_digest_covers_every_template() -> None:
     digest = templates_digest()
     assert len(digest) == 64
     assert digest == templates_digest()
+
+
+# ----------------------------------------------------------------------------------- turn kinds
+
+
+def turn_kind_variables() -> dict[str, tuple[str, dict[str, object]]]:
+    """Renderings for runs that mix in turn kinds: the no-call instruction, a conversation with a
+    question back and the user's answer, and the Verifier told that no call was due."""
+    base = example_variables()
+    asked = Step(index=0, calls=[], observations=[], reply="Which city are you leaving from?")
+    previous = example_previous_turn().model_copy(
+        update={
+            "kind": "missing_param",
+            "followup": "Sorry, I forgot to say: the city is Rivermist.",
+            "steps": [asked, *example_previous_turn().steps],
+        }
+    )
+    no_call = ReasoningAttempt(
+        attempt=1,
+        cot="I will look the zip code up.",
+        calls=[ToolCall(name="get_zipcode", arguments={})],
+        verdict=CheckVerdict(correct=False, error_type="call:extra_call", error_location="get_zipcode"),
+    )
+    return {
+        "reasoner_initial.no_call": (
+            "reasoner_initial",
+            {**base["reasoner_initial"], "no_call_allowed": True, "previous_turns": [previous]},
+        ),
+        "reasoner_refine.no_call": ("reasoner_refine", {**base["reasoner_refine"], "no_call_allowed": True}),
+        "verifier.missing_param": (
+            "verifier",
+            {
+                **base["verifier"],
+                "attempt": no_call,
+                "ground_truth": [],
+                "verdict": no_call.verdict,
+                "no_call_reason": "missing_param:origin_city",
+            },
+        ),
+        "verifier.irrelevance": (
+            "verifier",
+            {
+                **base["verifier"],
+                "attempt": no_call,
+                "ground_truth": [],
+                "verdict": no_call.verdict,
+                "no_call_reason": "irrelevance",
+            },
+        ),
+    }
+
+
+@pytest.mark.parametrize("variant", sorted(turn_kind_variables()))
+def test_turn_kind_renderings_match_snapshots(variant: str) -> None:
+    name, variables = turn_kind_variables()[variant]
+    text = render(name, **variables)
+    path = SNAPSHOTS / f"{variant}.txt"
+    if UPDATE or not path.exists():
+        path.write_text(text, encoding="utf-8")
+        if not UPDATE:
+            pytest.fail(f"snapshot {path.name} was missing and has been written; review it and rerun")
+    assert text == path.read_text(encoding="utf-8")
+    base_name, base_vars = name, example_variables()[name]
+    assert text != render(base_name, **base_vars), "the turn-kind parts show only when they apply"

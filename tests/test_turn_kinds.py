@@ -227,7 +227,8 @@ def test_reward_decision_table_for_no_call_rows(runs: Any) -> None:
         ("<think>\nnone fits\n</think>\n\nSorry, none of my tools can do that.", 1.0),
         (render_response("I'll try a tool.", [call], "", "hermes"), 0.0),  # a substitute call
         ("<think>\nhmm\n</think>\n\n<tool_call>\n{broken\n</tool_call>", 0.0),  # a broken call block
-        ("none of them fits\n</think>\n\nSorry, none of my tools can do that.", 1.0),  # the template opened <think>
+        # the chat template already opened <think>
+        ("none of them fits\n</think>\n\nSorry, none of my tools can do that.", 1.0),
         ("<think>\nunclosed reasoning", 0.0),  # the template is broken
     ]
     for solution, expected in table:

@@ -233,6 +233,7 @@ class LLMReasoner(_LLMRole):
             "advanced_tool": inp.advanced_tool,
             "previous_turns": inp.previous_turns,
             "done_steps": inp.done_steps,
+            "no_call_allowed": inp.no_call_allowed,
         }
         if inp.failed_attempts:
             prompt = render("reasoner_refine", failed_attempts=inp.failed_attempts, **context)
@@ -247,8 +248,8 @@ class LLMReasoner(_LLMRole):
             result = parse_response(content, reasoning=reply.reasoning or None, tool_calls=native or None)
             if result.error:
                 raise OutputError(result.error)
-            if not result.calls and not result.text.strip():
-                raise OutputError("it has no <tool_call> block with at least one call, and no reply")
+            if not result.calls and not (inp.no_call_allowed and result.text.strip()):
+                raise OutputError("it has no <tool_call> block with at least one call")
             return ReasoningAttempt(
                 attempt=inp.attempt,
                 cot=result.cot,
@@ -271,6 +272,7 @@ class LLMVerifier(_LLMRole):
     async def diagnose(self, inp: VerifierInput) -> AgentResult[VerifierFeedback]:
         prompt = render(
             "verifier",
+            no_call_reason=inp.no_call_reason,
             query=inp.query,
             attempt=inp.attempt,
             ground_truth=inp.ground_truth,
