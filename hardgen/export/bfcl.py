@@ -132,6 +132,8 @@ def to_entry(trajectory: Trajectory, options: EnvOptions, test_id: str) -> tuple
     owner = _method_owners(classes)
     ground_truth: list[JsonValue] = []
     path: list[JsonValue] = []
+    questions: list[JsonValue] = []
+    missed: dict[str, JsonValue] = {}
     for turn in trajectory.turns:
         calls = [call for step in turn.steps for call in step.calls]
         for call in calls:
@@ -140,15 +142,30 @@ def to_entry(trajectory: Trajectory, options: EnvOptions, test_id: str) -> tuple
                 raise NotExpressible(f"a call to {call.name} is no method of the involved BFCL classes")
             if where not in path:
                 path.append(where)
+        questions.append([{"role": "user", "content": turn.query.text}])
+        if turn.steps and turn.steps[0].no_call:
+            # BFCL's layout of a turn whose right answer makes no call: that turn's ground truth is
+            # empty; the user's follow-up is the next turn (for a missed function an empty turn, at
+            # which BFCL adds the function: ``missed_function``), whose ground truth holds the calls.
+            ground_truth.append([])
+            if turn.kind == "irrelevance":
+                continue
+            if turn.hidden_tools:
+                missed[str(len(questions))] = list(turn.hidden_tools)
+                questions.append([])
+            else:
+                questions.append([{"role": "user", "content": turn.followup}])
         ground_truth.append([render_call(call) for call in calls])  # Python literals, as BFCL writes
     entry: JSONDict = {
         "id": test_id,
-        "question": [[{"role": "user", "content": turn.query.text}] for turn in trajectory.turns],
+        "question": questions,
         "initial_config": dict(configs),
         "path": path,
         "involved_classes": list(classes),
         "excluded_function": [],
     }
+    if missed:
+        entry["missed_function"] = missed
     return entry, {"id": test_id, "ground_truth": ground_truth}
 
 
