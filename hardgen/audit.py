@@ -293,13 +293,15 @@ class _TurnView:
         return self.turn.query.text
 
     def user_text(self) -> str:
-        """What the user has said so far: this turn's query and the earlier ones."""
-        return "\n".join([*(t.query.text for t in self.earlier), self.query])
+        """What the user has said so far: this turn's query and the earlier ones (with the follow-up
+        that gives a value the query left out, in a missing_param turn)."""
+        said = [x for t in [*self.earlier, self.turn] for x in (t.query.text, t.followup) if x]
+        return "\n".join(said)
 
     def visible_text(self) -> str:
         """What the user and the assistant said before this turn's calls: queries and summaries."""
-        texts = [x for t in self.earlier for x in (t.query.text, t.summary)]
-        return "\n".join([*texts, self.query])
+        texts = [x for t in self.earlier for x in (t.query.text, t.followup, t.summary) if x]
+        return "\n".join([*texts, self.query, *([self.turn.followup] if self.turn.followup else [])])
 
 
 def _turn_views(t: Trajectory) -> Iterator[_TurnView]:
