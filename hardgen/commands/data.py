@@ -15,7 +15,8 @@ from hardgen.commands.options import JsonOpt, RunDirArg, ShowOpt
 
 FORMAT_HELP = (
     "llamafactory (ShareGPT JSON lines + dataset_info.json), openai (chat messages JSON lines), "
-    "verl (parquet, one row per assistant response), hf (a datasets folder), "
+    "verl (parquet, one row per assistant response), verl-sft (parquet, one row per trajectory, for "
+    "Verl's multi-turn SFT, with its dataset class), hf (a datasets folder), "
     "bfcl (BFCL multi-turn test entries, for trajectories on BFCL classes)"
 )
 

@@ -5,6 +5,7 @@ Formats (``hardgen export DIR --format F -o OUT``):
     llamafactory  ShareGPT JSON lines + the ``dataset_info.json`` entry (SFT with LLaMA-Factory)
     openai        OpenAI chat messages JSON lines with ``tools`` and ``tool_calls``
     verl          parquet, one row per assistant response, for RL with Verl and hardgen.reward
+    verl-sft      parquet, one row per trajectory, for Verl's multi-turn SFT (+ its dataset class)
     hf            a Hugging Face ``datasets`` dataset saved to disk (optionally pushed to the Hub)
     bfcl          BFCL multi-turn test entries + ground truth (trajectories on BFCL classes only), for
                   BFCL's own checker; an evaluation set, not training data, so ``verify`` does not read it
@@ -53,7 +54,7 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
-Format = Literal["llamafactory", "openai", "verl", "hf"]
+Format = Literal["llamafactory", "openai", "verl", "verl-sft", "hf"]
 FORMATS: tuple[str, ...] = get_args(Format)  # the training formats, which ``verify`` reads back
 EXPORT_FORMATS: tuple[str, ...] = (*FORMATS, "bfcl")
 
@@ -125,6 +126,11 @@ def export_run(
         from hardgen.export import verl
 
         files, records = verl.write(source, target, stem)
+        data_files = files
+    elif fmt == "verl-sft":
+        from hardgen.export import verl_sft
+
+        files, records = verl_sft.write(source, target, stem)
         data_files = files
     elif fmt == "bfcl":
         from hardgen.export import bfcl
@@ -213,7 +219,9 @@ def detect_format(path: str | Path) -> str:
             return "llamafactory"
         raise ExportError(f"{p} is a folder but neither a saved dataset nor a LLaMA-Factory dataset folder")
     if p.suffix == ".parquet":
-        return "verl"
+        from hardgen.export import verl_sft
+
+        return "verl-sft" if verl_sft.is_sft_parquet(p) else "verl"
     with p.open(encoding="utf-8") as fh:
         first = next((line for line in fh if line.strip()), "")
     try:
@@ -248,6 +256,10 @@ def read_replays(path: str | Path, fmt: str | None = None) -> Iterator[Replay]:
         from hardgen.export import verl
 
         yield from verl.read_replays(p)
+    elif fmt == "verl-sft":
+        from hardgen.export import verl_sft
+
+        yield from verl_sft.read_replays(p)
     elif fmt == "hf":
         from hardgen.export import hf
 

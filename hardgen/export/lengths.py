@@ -90,7 +90,10 @@ class LengthReport:
             )
         else:
             out.append(f"  records    {self.sft.summary()}")
-            target = "LLaMA-Factory cutoff_len" if fmt == "llamafactory" else "the trainer's max length"
+            target = {
+                "llamafactory": "LLaMA-Factory cutoff_len",
+                "verl-sft": "Verl data.max_length (longer rows raise with truncation: error)",
+            }.get(fmt, "the trainer's max length")
             over = ", ".join(f"{sum(v > c for v in self.sft.values)} over {c}" for c in COMMON_CUTOFFS)
             out.append(f"  {target} >= {needed(self.sft.max)} keeps every record whole ({over})")
         return out
@@ -196,7 +199,8 @@ def measure(source: RunSource, fmt: str, counter: Estimate | TemplateCounter | N
                 report.prompts.values.append(counter.chat(prompt, None, True))
             report.responses.values.extend(_response_lengths(trajectory, style, counter))
         else:
-            messages, tools = _template_messages(trajectory, style)
+            # verl-sft holds OpenAI messages whatever the call style: the chat template renders the calls
+            messages, tools = _template_messages(trajectory, "hermes" if fmt == "verl-sft" else style)
             report.sft.values.append(counter.chat(messages, tools, False))
     return report
 
