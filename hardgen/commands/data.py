@@ -71,6 +71,13 @@ def export(
             "--tokenizer", help="Your model's tokenizer (folder or Hub name) for exact token lengths."
         ),
     ] = None,
+    with_recovery: Annotated[
+        bool,
+        typer.Option(
+            "--with-recovery",
+            help="Also show failed calls with their real tool error before the fix (openai, verl-sft).",
+        ),
+    ] = False,
 ) -> None:
     """Export the kept trajectories for SFT (LLaMA-Factory, OpenAI messages, HF) or RL (Verl)."""
     from hardgen.export import export_run
@@ -85,6 +92,7 @@ def export(
             private=not public,
             call_format=call_format,
             tokenizer=tokenizer,
+            with_recovery=with_recovery,
         )
     files = ", ".join(str(f) for f in result.files)
     typer.echo(

@@ -81,6 +81,7 @@ def export_run(
     call_format: str | None = None,
     tokenizer: str | None = None,
     lengths: bool = True,
+    with_recovery: bool = False,
 ) -> ExportResult:
     """Export the kept trajectories of a run directory.
 
@@ -95,6 +96,8 @@ def export_run(
             config's ``export.call_format`` (``hermes`` unless set).
         tokenizer: A tokenizer (folder or Hub name) for exact token lengths; default: an estimate.
         lengths: Measure the token lengths (:attr:`ExportResult.lengths`).
+        with_recovery: Also show failed attempts whose calls gave a real tool error, before the step
+            that corrects them (:mod:`hardgen.export.recovery`); ``openai`` and ``verl-sft`` only.
 
     Raises:
         ExportError: for an unknown format, a folder that is not a run directory, a bad output path, a
@@ -104,7 +107,16 @@ def export_run(
         raise ExportError(f"unknown format {fmt!r}; choose one of {', '.join(EXPORT_FORMATS)}")
     if call_format is not None and call_format not in CALL_STYLES:
         raise ExportError(f"unknown call format {call_format!r}; choose one of {', '.join(CALL_STYLES)}")
+    if with_recovery:
+        from hardgen.export.recovery import RECOVERY_FORMATS
+
+        if fmt not in RECOVERY_FORMATS:
+            raise ExportError(
+                f"--with-recovery needs a format that can leave the failed call unsupervised: "
+                f"{' or '.join(RECOVERY_FORMATS)} (not {fmt})"
+            )
     source = RunSource.open(run_dir)
+    source.with_recovery = with_recovery
     if call_format is not None:
         source.call_format = "python" if call_format == "python" else "hermes"
     token = hub_token() if push_to_hub else None  # before writing anything: a missing token is bad input

@@ -148,15 +148,20 @@ class TemplateCounter:
 
 
 def _template_messages(
-    trajectory: Trajectory, style: CallStyle
+    trajectory: Trajectory, style: CallStyle, source: RunSource | None = None
 ) -> tuple[list[dict[str, Any]], list[Any] | None]:
     """The record as a chat template takes it: OpenAI messages and tools (hermes), or text turns under
-    hardgen's system message (python)."""
+    hardgen's system message (python). With ``source.with_recovery``, the failed attempts shown too."""
     from hardgen.export import openai_chat
 
     if style == "hermes":
+        shown = (
+            openai_chat.record(trajectory, source)["messages"]
+            if source is not None and source.with_recovery
+            else openai_chat.messages(trajectory)
+        )
         # Through JSON to plain Python objects; templates render arguments as objects.
-        messages: list[dict[str, Any]] = json.loads(json.dumps(openai_chat.messages(trajectory)))
+        messages: list[dict[str, Any]] = json.loads(json.dumps(shown))
         for m in messages:
             for tc in m.get("tool_calls") or []:
                 tc["function"]["arguments"] = json.loads(tc["function"]["arguments"])
@@ -200,7 +205,7 @@ def measure(source: RunSource, fmt: str, counter: Estimate | TemplateCounter | N
             report.responses.values.extend(_response_lengths(trajectory, style, counter))
         else:
             # verl-sft holds OpenAI messages whatever the call style: the chat template renders the calls
-            messages, tools = _template_messages(trajectory, "hermes" if fmt == "verl-sft" else style)
+            messages, tools = _template_messages(trajectory, "hermes" if fmt == "verl-sft" else style, source)
             report.sft.values.append(counter.chat(messages, tools, False))
     return report
 

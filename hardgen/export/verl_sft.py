@@ -11,6 +11,9 @@ Columns:
 * ``tools``: the trajectory's tools in OpenAI format, a JSON string;
 * ``hardgen``: the verify metadata (a JSON string).
 
+With ``--with-recovery`` messages also have ``weight`` (0 on a failed call shown for recovery, else
+null; see :mod:`hardgen.export.recovery`).
+
 Beside the parquet goes ``<name>_dataset.py`` (:mod:`hardgen.export.verl_sft_dataset`): Verl's own
 dataset class with the JSON strings turned back into objects, so that the chat template gets ``tools``
 and ``arguments`` as it expects them and no null-padded keys. Point ``data.custom_cls`` at it.
@@ -55,16 +58,8 @@ def _schema(weights: bool = False) -> Any:
 
 
 def row(trajectory: Trajectory, source: RunSource) -> dict[str, JsonValue]:
-    record = openai_chat.record(trajectory, source)
-    keys = openai_chat.MESSAGE_KEYS
-    messages = record["messages"]
-    assert isinstance(messages, list)
-    return {
-        "id": trajectory.id,
-        "messages": [{k: m.get(k) for k in keys} for m in messages if isinstance(m, dict)],
-        "tools": record["tools"],
-        META_KEY: record[META_KEY],
-    }
+    record = openai_chat.record(trajectory, source, uniform=True)
+    return {"id": trajectory.id, **record}
 
 
 def output_path(out: Path, name: str) -> Path:
@@ -81,7 +76,7 @@ def write(source: RunSource, out: Path, name: str) -> tuple[list[Path], int]:
     import pyarrow.parquet as pq
 
     path = output_path(out, name)
-    schema = _schema()
+    schema = _schema(weights=source.with_recovery)
     count = 0
     batch: list[dict[str, JsonValue]] = []
     with atomic_file(path) as temp, pq.ParquetWriter(temp, schema, compression="zstd") as writer:
