@@ -309,9 +309,10 @@ def check_verl_sft(exports: Path, tokdir: Path, max_length: int) -> None:
         for tag, pair in counts.items():
             pair[0] += supervised.count(tag)
             pair[1] += context.count(tag)
-        unweighted += sum(1 for m in row["messages"] if m.get("weight") == 0)
-    n_calls = sum(len(m["tool_calls"] or []) for r in rows for m in r["messages"])
-    n_think = sum(1 for r in rows for m in r["messages"] if m["reasoning_content"])
+        unweighted += sum(len(m["tool_calls"] or []) for m in row["messages"] if m.get("weight") == 0)
+    trained = [m for r in rows for m in r["messages"] if m.get("weight") != 0]
+    n_calls = sum(len(m["tool_calls"] or []) for m in trained)
+    n_think = sum(1 for m in trained if m["reasoning_content"])
     say(f"   every row passed Verl's sanity check; longest {max(lengths)} tokens")
     say(
         f"   tools reaching the chat template: identical to the export's schemas in {intact} of {len(rows)} "
@@ -336,8 +337,8 @@ def check_verl_sft(exports: Path, tokdir: Path, max_length: int) -> None:
     )
     say(
         f"   unsupervised tokens hold <tool_response> {counts['<tool_response>'][1]}x, "
-        f"<tool_call> {counts['<tool_call>'][1]}x (one per row in the system block's format line, "
-        f"plus the weight-0 failed calls of the export: {unweighted})"
+        f"<tool_call> {counts['<tool_call>'][1]}x (one per row in the system block's format line: "
+        f"{len(rows)}, plus the calls of weight-0 failed attempts: {unweighted})"
     )
 
 
