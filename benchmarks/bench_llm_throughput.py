@@ -1,12 +1,12 @@
 """LLM-bound efficiency, CPU per request and fault tolerance of the LLM path, against the stand-in server.
 
-The stand-in (``hardgen serve``) runs as its own process and answers every request after a fixed latency,
-so with C requests in flight the ideal throughput is C / latency. Its own CPU (``cpu_s`` of
-``/hardgen/stats``) is reported separately and left out of hardgen's. Every measurement of hardgen runs
-in a fresh child process; with ``--before REF`` the same measurement also runs on the code of git
-revision REF (built into a wheel in a temporary folder), alternating with the current code, so that
-before and after are measured side by side under the same load. The load average is printed with each
-figure. Reported, as medians over ``--repeats`` runs:
+The stand-in (``hardgen serve``, a fresh one for each run) runs as its own process and answers every
+request after a fixed latency, so with C requests in flight the ideal throughput is C / latency. Its
+own CPU (``cpu_s`` of ``/hardgen/stats``) is reported separately and left out of hardgen's. Every
+measurement of hardgen runs in a fresh child process; with ``--before REF`` the same measurement also
+runs on the code of git revision REF (built into a wheel in a temporary folder), alternating with the
+current code, so that before and after are measured side by side under the same load. The load
+average is printed with each figure. Reported, as medians over ``--repeats`` runs:
 
 * **layers**: process CPU per request of each layer of the client stack, ``C`` requests in flight
   (``--layer-concurrency``): a role (the summariser: prompt, parse, limits, breaker), hardgen's chat
@@ -17,9 +17,9 @@ figure. Reported, as medians over ``--repeats`` runs:
 * **pipeline**: the whole pipeline (every role ``impl: llm``, SQLite checkpoints) with
   ``run.concurrency`` C: requests/s the server saw while its count went from 20% to 80% of the run's
   requests (the ramp-up and the tail of long items left out), the share of ideal, and CPU per request:
-  the child's CPU (its own and its reaped child processes', i.e. workers) over the requests the server
-  answered; the stand-in's CPU per request beside it. ``--workers N`` sets ``run.workers`` (a hardgen
-  without that setting says so and the benchmark stops).
+  the child's CPU (its own and its reaped child processes', i.e. workers; modules imported before the
+  clock starts) over the requests the server answered; the stand-in's CPU per request beside it.
+  ``--workers N`` sets ``run.workers`` (a hardgen without that setting says so and the benchmark stops).
 * **faults**: one run with every role and a Phase I target ``impl: llm`` against a stand-in injecting
   ``--fault-rate`` faults of every kind (429, 500, timeouts, malformed and truncated answers, wrong
   calls, broken bodies), with no cap: every planned item must end kept or discarded with a recorded
@@ -37,6 +37,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import importlib
 import json
 import logging
 import os
@@ -149,12 +150,20 @@ class Codes:
         result: dict[str, Any] = json.loads(proc.stdout.strip().splitlines()[-1])
         return result
 
-    def medians(self, task: dict[str, Any], repeats: int) -> dict[str, dict[str, float]]:
-        """Each code's median of every figure over ``repeats`` runs, the codes alternating."""
+    def medians(self, task: dict[str, Any], repeats: int, serve: list[str]) -> dict[str, dict[str, float]]:
+        """Each code's median of every figure over ``repeats`` runs, the codes alternating. Each run gets
+        a fresh stand-in (``hardgen serve`` with ``serve``), so that none answers from what it kept of
+        an earlier run; its CPU per request over the run is ``standin_cpu_ms``."""
         runs: dict[str, list[dict[str, Any]]] = {name: [] for name in self.names}
         for r in range(repeats):
             for name in self.names:
-                runs[name].append(self.run(name, task | {"repeat": r}))
+                with standin(*serve) as url:
+                    first = stats(url)
+                    result = self.run(name, task | {"repeat": r, "url": url})
+                    last = stats(url)
+                requests = last["requests"] - first["requests"]
+                result["standin_cpu_ms"] = 1000 * (last["cpu_s"] - first["cpu_s"]) / requests
+                runs[name].append(result)
         return {
             name: {key: statistics.median(run[key] for run in results) for key in results[0]}
             for name, results in runs.items()
@@ -237,16 +246,13 @@ LAYERS = ("role", "chat model", "openai SDK", "raw httpx")
 
 def bench_layers(codes: Codes, concurrency: int, requests: int, repeats: int) -> None:
     print(f"layers: CPU per request of the client stack, {concurrency} in flight, {requests} requests")
-    with standin("--latency-ms", "5") as url:
-        for layer in LAYERS:
-            task = {"part": "layers", "url": url, "layer": layer, "requests": requests,
-                    "concurrency": concurrency}
-            before = stats(url)
-            result = codes.medians(task, repeats)
-            after = stats(url)
-            server = 1000 * (after["cpu_s"] - before["cpu_s"]) / (after["requests"] - before["requests"])
-            side = "  ".join(f"{name} {r['cpu_ms']:5.2f} ms" for name, r in result.items())
-            print(f"  {layer:<11} {side}   (stand-in {server:.2f} ms/request; {load()})", flush=True)
+    for layer in LAYERS:
+        task = {"part": "layers", "layer": layer, "requests": requests, "concurrency": concurrency}
+        result = codes.medians(task, repeats, ["--latency-ms", "5"])
+        side = "  ".join(
+            f"{name} {r['cpu_ms']:5.2f} ms (stand-in {r['standin_cpu_ms']:.2f})" for name, r in result.items()
+        )
+        print(f"  {layer:<11} {side}   ({load()})", flush=True)
 
 
 # ------------------------------------------------------------------------------------------- client
@@ -283,17 +289,17 @@ async def client_round(base_url: str, concurrency: int, rounds: int, offset: int
 
 def bench_client(codes: Codes, latency_ms: float, levels: list[int], rounds: int, repeats: int) -> None:
     print(f"client: summariser requests, {latency_ms:g} ms latency, {rounds} rounds per level")
-    with standin("--latency-ms", str(latency_ms)) as url:
-        for c in levels:
-            ideal = c / (latency_ms / 1000)
-            task = {"part": "client", "url": url, "concurrency": c, "rounds": rounds, "offset": 100_000 * c}
-            result = codes.medians(task, repeats)
-            for name, r in result.items():
-                print(
-                    f"  concurrency {c:>4} {name:>6}: {r['rps']:7.1f} req/s of ideal {ideal:6.1f} -> "
-                    f"share {r['rps'] / ideal:.3f}; CPU {r['cpu_ms']:5.2f} ms/request ({load()})",
-                    flush=True,
-                )
+    for c in levels:
+        ideal = c / (latency_ms / 1000)
+        task = {"part": "client", "concurrency": c, "rounds": rounds, "offset": 100_000 * c}
+        result = codes.medians(task, repeats, ["--latency-ms", str(latency_ms)])
+        for name, r in result.items():
+            print(
+                f"  concurrency {c:>4} {name:>6}: {r['rps']:7.1f} req/s of ideal {ideal:6.1f} -> "
+                f"share {r['rps'] / ideal:.3f}; CPU {r['cpu_ms']:5.2f} ms/request, stand-in "
+                f"{r['standin_cpu_ms']:.2f} ({load()})",
+                flush=True,
+            )
 
 
 # ----------------------------------------------------------------------------------------- pipeline
@@ -346,7 +352,13 @@ def steady_rate(samples: list[tuple[float, int]], start: int, total: int) -> flo
     return 0.6 * total / (hi - lo) if hi > lo else float("nan")
 
 
+# Imported before the clock starts: start-up is no per-request cost (a long run amortises it).
+WARM_UP = ("hardgen.runner", "hardgen.graphs.deps", "hardgen.graphs.generate", "hardgen.agents.llm")
+
+
 def pipeline_once(url: str, concurrency: int, items: int, workers: int | None) -> dict[str, float]:
+    for name in WARM_UP:
+        importlib.import_module(name)
     run: dict[str, Any] = {"trajectories": items, "concurrency": concurrency}
     if workers is not None:
         run["workers"] = workers
@@ -365,7 +377,6 @@ def pipeline_once(url: str, concurrency: int, items: int, workers: int | None) -
         "elapsed_s": elapsed,
         "steady_rps": steady_rate(samples, before["requests"], requests),
         "cpu_ms": 1000 * cpu / requests,
-        "standin_cpu_ms": 1000 * (after["cpu_s"] - before["cpu_s"]) / requests,
         "busy": cpu / elapsed,
         "kept": summary.kept,
         "discarded": summary.discarded,
@@ -393,21 +404,19 @@ def bench_pipeline(
         f"pipeline: every role an LLM, {latency_ms:g} ms latency, {items_per_level} items per slot"
         + with_workers
     )
-    with standin("--latency-ms", str(latency_ms)) as url:
-        for c in levels:
-            ideal = c / (latency_ms / 1000)
-            task = {"part": "pipeline", "url": url, "concurrency": c, "items": c * items_per_level,
-                    "workers": workers}
-            result = codes.medians(task, repeats)
-            for name, r in result.items():
-                print(
-                    f"  concurrency {c:>4} {name:>6}: {r['requests']:.0f} requests in "
-                    f"{r['elapsed_s']:5.1f} s; steady {r['steady_rps']:6.1f} req/s of ideal {ideal:6.1f} "
-                    f"-> share {r['steady_rps'] / ideal:.3f}; CPU {r['cpu_ms']:5.1f} ms/request (process "
-                    f"busy {r['busy']:.0%}), stand-in {r['standin_cpu_ms']:4.1f} ms/request; "
-                    f"{r['kept']:.0f} kept, {r['discarded']:.0f} discarded ({load()})",
-                    flush=True,
-                )
+    for c in levels:
+        ideal = c / (latency_ms / 1000)
+        task = {"part": "pipeline", "concurrency": c, "items": c * items_per_level, "workers": workers}
+        result = codes.medians(task, repeats, ["--latency-ms", str(latency_ms)])
+        for name, r in result.items():
+            print(
+                f"  concurrency {c:>4} {name:>6}: {r['requests']:.0f} requests in "
+                f"{r['elapsed_s']:5.1f} s; steady {r['steady_rps']:6.1f} req/s of ideal {ideal:6.1f} "
+                f"-> share {r['steady_rps'] / ideal:.3f}; CPU {r['cpu_ms']:5.1f} ms/request (process "
+                f"busy {r['busy']:.0%}), stand-in {r['standin_cpu_ms']:4.1f} ms/request; "
+                f"{r['kept']:.0f} kept, {r['discarded']:.0f} discarded ({load()})",
+                flush=True,
+            )
 
 
 # ------------------------------------------------------------------------------------------- faults

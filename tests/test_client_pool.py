@@ -16,6 +16,7 @@ from collections.abc import AsyncIterator, Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
+import openai
 import pytest
 
 from hardgen.agents.base import SummaryInput
@@ -117,9 +118,22 @@ async def test_roles_with_different_parameters_share_the_endpoints_connections(s
     assert len(set(server.ports)) == 1  # one connection, reused by both roles
 
 
-async def test_a_wave_as_large_as_the_limit_reuses_the_connections_of_the_last(server: PortCounter) -> None:
+async def test_a_wave_as_large_as_the_limit_reuses_the_connections_of_the_last(
+    server: PortCounter, monkeypatch: pytest.MonkeyPatch
+) -> None:
     # Past the SDK's default of 100 idle connections per pool: the pool keeps as many as the endpoint
-    # lets requests fly, so the second wave opens no connection.
+    # lets requests fly, so the second wave opens no connection. (Idle connections expire after 5 s by
+    # default; on a loaded machine a wave can take longer, so the expiry is lifted here.)
+    defaults = openai.DEFAULT_CONNECTION_LIMITS
+    monkeypatch.setattr(
+        openai,
+        "DEFAULT_CONNECTION_LIMITS",
+        type(defaults)(
+            max_connections=defaults.max_connections,
+            max_keepalive_connections=defaults.max_keepalive_connections,
+            keepalive_expiry=120.0,
+        ),
+    )
     limit = 120
     set_endpoint_limit(server.base_url, limit)
     agent = LLMSummarizer(config(server.base_url, timeout_s=30.0))

@@ -230,11 +230,20 @@ async def aclose_chat_models() -> None:
         await client.aclose()
 
 
+_GENERATION = [0]  # bumped by clear_model_cache: models remembered by a role are stale after it
+
+
+def model_generation() -> int:
+    """A number that changes whenever :func:`clear_model_cache` forgets the models."""
+    return _GENERATION[0]
+
+
 def clear_model_cache() -> None:
     """Forget every cached chat model and HTTP client (tests; a changed API key)."""
     _MODELS.clear()
     _LOOP_MODELS.clear()
     _HTTP_CLIENTS.clear()
+    _GENERATION[0] += 1
 
 
 # ------------------------------------------------------------------------------------ concurrency
