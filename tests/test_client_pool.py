@@ -150,3 +150,14 @@ def test_http2_only_for_https_endpoints_with_h2_installed() -> None:
     assert http2_available("http://127.0.0.1:8000/v1") is False  # vLLM and SGLang speak HTTP/1.1
     has_h2 = importlib.util.find_spec("h2") is not None
     assert http2_available("https://api.example.com/v1") is has_h2
+
+
+async def test_a_role_asks_again_on_the_same_loop_after_the_connections_were_closed(
+    server: PortCounter,
+) -> None:
+    agent = LLMSummarizer(config(server.base_url))
+    inp = SummaryInput(query=example_query(), steps=[])
+    await agent.summarize(inp)
+    await aclose_chat_models()  # what a phase does at its end; the next phase may share the loop
+    assert (await agent.summarize(inp)).value == "Your ticket from Rivermist to Stonebrook is booked."
+    assert len(set(server.ports)) == 2

@@ -226,6 +226,7 @@ async def aclose_chat_models() -> None:
     """Close the HTTP connections of the running loop's chat models (call before the loop ends)."""
     loop = asyncio.get_running_loop()
     _LOOP_MODELS.pop(loop, None)
+    _GENERATION[0] += 1  # the models roles remember hold the closed clients
     for client in _HTTP_CLIENTS.pop(loop, {}).values():
         await client.aclose()
 
