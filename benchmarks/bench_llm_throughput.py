@@ -343,6 +343,7 @@ def sampled(base_url: str, every_s: float = 0.25) -> Iterator[list[tuple[float, 
     finally:
         stop.set()
         thread.join()
+        samples.append((time.perf_counter(), stats(base_url)["requests"]))  # the end, however late
 
 
 def steady_rate(samples: list[tuple[float, int]], start: int, total: int) -> float:
