@@ -111,9 +111,20 @@ def build_revision(ref: str, into: Path) -> Path:
     archive = subprocess.run(["git", "-C", str(REPO), "archive", ref], check=True, capture_output=True)
     subprocess.run(["tar", "-x", "-C", str(src)], input=archive.stdout, check=True)
     subprocess.run(
-        [sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "--no-build-isolation", "-w", str(wheels),
-         str(src)],
-        check=True, capture_output=True,
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "wheel",
+            "-q",
+            "--no-deps",
+            "--no-build-isolation",
+            "-w",
+            str(wheels),
+            str(src),
+        ],
+        check=True,
+        capture_output=True,
     )
     (wheel,) = wheels.glob("hardgen-*.whl")
     with zipfile.ZipFile(wheel) as zf:
@@ -209,6 +220,7 @@ async def layer_cpu(base_url: str, layer: str, requests: int, concurrency: int) 
         async def send(i: int) -> Any:
             return await agent.summarize(summary_input(i))
     elif layer == "chat model":
+
         async def send(i: int) -> Any:
             return await make_chat_model(config).ainvoke([HumanMessage(content=prompt(i))])
     elif layer == "openai SDK":
@@ -397,7 +409,11 @@ def check_workers(workers: int | None) -> bool:
 
 
 def bench_pipeline(
-    codes: Codes, latency_ms: float, levels: list[int], items_per_level: int, repeats: int,
+    codes: Codes,
+    latency_ms: float,
+    levels: list[int],
+    items_per_level: int,
+    repeats: int,
     workers: int | None,
 ) -> None:
     with_workers = f", run.workers {workers}" if workers is not None else ""
