@@ -305,6 +305,7 @@ class Runner:
         self.storage_url = settings.storage.url
         self._injected = checkpointer_factory is not None or results_factory is not None
         self._deferred_now: set[str] | None = None
+        self.workers_used: tuple[str, int] = ("here", 1)  # where the last run's items ran, and on how many
         self.open_checkpointer = checkpointer_factory or self._default_checkpointer
         self._on_progress = on_progress
         self.keep_checkpoints = keep_checkpoints
@@ -554,6 +555,10 @@ class Runner:
         concurrency = self.settings.run.concurrency
         durability = self.settings.run.durability
         n = self.workers_for(len(todo)) if todo else 1
+        self.workers_used = (
+            self.settings.run.executor if n > 1 or self.settings.run.executor == "ray" else "here",
+            n,
+        )
         if n == 1 and self.settings.run.executor == "local":
             async with self.open_checkpointer() as saver:
                 graph = build_graph(checkpointer=None if durability == "none" else saver)
