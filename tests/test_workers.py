@@ -100,13 +100,22 @@ def test_two_workers_killed_one_way_or_another_give_the_one_process_dataset(tmp_
     run_dir = tmp_path / "run"
     cli = [sys.executable, "-m", "hardgen.cli"]
 
-    # 1. kill -9 one worker: the other goes on, the run ends with the lost items as errors (exit 1).
+    # 1. kill -9 the parent: its workers end with it (nothing works on the run dir unlocked).
     proc = subprocess.Popen(
-        [*cli, "run", str(cfg), "--run-dir", str(run_dir), "-q"], stderr=subprocess.PIPE, text=True
+        [*cli, "run", str(cfg), "--run-dir", str(run_dir), "-q"], stderr=subprocess.DEVNULL
     )
-    wait_for(lambda: stored(run_dir) >= 2)
+    wait_for(lambda: len(children(proc.pid)) == 2 and stored(run_dir) >= 2)
     workers = children(proc.pid)
-    assert len(workers) == 2, "two worker processes run the items"
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    wait_for(lambda: not any(alive(w) for w in workers), timeout=10)
+    assert stored(run_dir) < 24
+
+    # 2. kill -9 one worker: the other goes on, the run ends with the lost items as errors (exit 1).
+    before = stored(run_dir)
+    proc = subprocess.Popen([*cli, "resume", str(run_dir), "-q"], stderr=subprocess.PIPE, text=True)
+    wait_for(lambda: len(children(proc.pid)) == 2 and stored(run_dir) >= before + 1)
+    workers = children(proc.pid)
     os.kill(workers[0], signal.SIGKILL)
     at_kill = stored(run_dir)
     _, err = proc.communicate(timeout=300)
@@ -114,15 +123,6 @@ def test_two_workers_killed_one_way_or_another_give_the_one_process_dataset(tmp_
     assert "raised errors" in err and "hardgen resume" in err
     assert stored(run_dir) > at_kill, "the other worker went on"
     assert "worker process" in (run_dir / "errors.log").read_text()
-
-    # 2. kill -9 the parent: its workers end with it (nothing works on the run dir unlocked).
-    before = stored(run_dir)
-    proc = subprocess.Popen([*cli, "resume", str(run_dir), "-q"], stderr=subprocess.DEVNULL)
-    wait_for(lambda: len(children(proc.pid)) == 2 and stored(run_dir) >= before + 2)
-    workers = children(proc.pid)
-    os.kill(proc.pid, signal.SIGKILL)
-    proc.wait()
-    wait_for(lambda: not any(alive(w) for w in workers), timeout=10)
 
     # 3. resume to the end: the same dataset as one process, every item once.
     done = subprocess.run([*cli, "resume", str(run_dir), "-q"], capture_output=True, text=True, timeout=300)
