@@ -479,7 +479,7 @@ class Runner:
 
     async def _generate(self, deps: Any, store: ResultStore, plans: list[ItemPlan]) -> RunSummary:
         from hardgen.faults import StorageError
-        from hardgen.workers import Outcome, outcome_usage
+        from hardgen.workers import Outcome, count_http, outcome_usage
 
         done = store.done_items()
         todo = [p for p in plans if p.item not in done]
@@ -493,6 +493,7 @@ class Runner:
 
         def handle(outcome: Outcome) -> None:
             work = f"item/{outcome.item}"
+            count_http(outcome)
             if outcome.kind == "stopped":
                 stop.append(outcome.message)
                 raise RuntimeError(outcome.message)  # gather_or_stop turns it into RunStopped

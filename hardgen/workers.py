@@ -43,6 +43,31 @@ class Outcome:
     usage: list[dict[str, Any]] = field(default_factory=list)
     reason: str = ""
     message: str = ""  # the fault, the traceback, the storage error
+    # HTTP answers a worker of its own saw since its previous outcome: (how many, retryable statuses),
+    # so that the run's live figures (requests retried) count them.
+    http: tuple[int, list[int]] | None = None
+
+
+def http_since(seen: list[int]) -> tuple[int, list[int]]:
+    """This process's HTTP answers since ``seen`` ([total, retryable], updated in place)."""
+    from hardgen.live import HTTP
+
+    total, retryable = HTTP.total - seen[0], HTTP.retryable - seen[1]
+    statuses = [status for _at, status in list(HTTP.answers)[-retryable:]] if retryable > 0 else []
+    seen[0], seen[1] = HTTP.total, HTTP.retryable
+    return total, statuses
+
+
+def count_http(outcome: Outcome) -> None:
+    """Add a worker's HTTP answers to this process's counters (the live figures read them)."""
+    from hardgen.live import HTTP, record_http
+
+    if outcome.http is None:
+        return
+    total, statuses = outcome.http
+    for status in statuses:
+        record_http(status)
+    HTTP.total += max(0, total - len(statuses))
 
 
 class WorkerDied(RuntimeError):
@@ -83,8 +108,15 @@ class ItemWorker:
         self.graph = graph
         self.saver = saver
         self.store = store
+        self.http_seen: list[int] | None = None  # set in a worker of its own: its HTTP goes with outcomes
 
     async def run(self, plan: Any) -> Outcome:
+        outcome = await self._run(plan)
+        if self.http_seen is not None:
+            outcome.http = http_since(self.http_seen)
+        return outcome
+
+    async def _run(self, plan: Any) -> Outcome:
         from hardgen.agents.base import EndpointFault
         from hardgen.faults import RunFault, storage_error
         from hardgen.runner import to_trajectory
@@ -178,6 +210,8 @@ class OwnWorker:
         durability = settings.run.durability
         graph = build_graph(checkpointer=None if durability == "none" else saver)
         self.worker = ItemWorker(runner, deps, graph, saver, store)
+        self.worker.http_seen = [0, 0]
+        http_since(self.worker.http_seen)
         return self.worker
 
     async def close(self) -> None:
