@@ -8,7 +8,8 @@ Everything of one run lives in its run directory:
     results.sqlite       finished items, written once each (hardgen.store)
     graph.final.json     the graph with every item's learned updates merged in item order
     errors.log           items that raised (they are retried by ``hardgen resume``)
-    .lock                the OS file lock held by the one process working on the run
+    .lock                the OS file lock held by the one process working on the run (its worker
+                         processes, ``run.workers``, end with it: :mod:`hardgen.workers`)
 
 Faults (see :mod:`hardgen.agents.llm.faults`): an item whose endpoint failed transiently past the
 retries is *deferred*: its checkpoint stays, the cause goes into results.sqlite, and ``hardgen resume``
@@ -18,7 +19,8 @@ model-caused failures discard an item. A run directory is claimed (config.yaml w
 given up again when the start fails before any result exists (a bad suite, key, catalog, endpoint).
 
 Each item's randomness is seeded from (run seed, item index), and items never share mutable state, so
-concurrency and interruptions do not change the dataset.
+concurrency, the number of workers and interruptions do not change the dataset. With ``storage.url``
+the checkpoints and results live in PostgreSQL instead (:mod:`hardgen.storage`).
 """
 
 from __future__ import annotations
