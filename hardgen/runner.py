@@ -5,6 +5,8 @@ Everything of one run lives in its run directory:
     config.yaml          the settings the run was started with (resume reads them back)
     graph.json           the API graph the run samples from (after Phase I's failure statistics)
     checkpoints.sqlite   LangGraph checkpoints, one thread per item (``thread_id = run_id/item``)
+    snapshots.sqlite     environment snapshots the checkpoints name by hash, stored once each
+                         (hardgen.snapshots; absent with ``durability: none``)
     results.sqlite       finished items, written once each (hardgen.store)
     graph.final.json     the graph with every item's learned updates merged in item order
     errors.log           items that raised (they are retried by ``hardgen resume``)
@@ -49,6 +51,7 @@ CONFIG_FILE = "config.yaml"
 GRAPH_FILE = "graph.json"
 FINAL_GRAPH_FILE = "graph.final.json"
 CHECKPOINTS_FILE = "checkpoints.sqlite"
+SNAPSHOTS_FILE = "snapshots.sqlite"
 RESULTS_FILE = "results.sqlite"
 ERRORS_FILE = "errors.log"
 FUNNEL_STAGES = ("sample", "tool_maker", "query", "reasoner", "verifier", "execute", "summarize")
@@ -155,7 +158,7 @@ def to_trajectory(state: GenerateState, deps: Any) -> Trajectory:
         seed=plan.seed,
         suites=plan.suites,
         tools=shown_tools(state, turns, deps),
-        initial_state=state.initial_state,
+        initial_state=deps.snapshots.get(state.initial_state) if state.initial_state else {},
         turns=turns,
         final_state_hash=_final_hash(state, deps) if status == "kept" else "",
         status=status,
@@ -179,11 +182,11 @@ def shown_tools(state: GenerateState, turns: list[Turn], deps: Any) -> list[Any]
 
 
 def _final_hash(state: GenerateState, deps: Any) -> str:
-    env = deps.environment(state.plan.suites, state.env_state)
+    env = deps.session(state.thread, state.plan.suites, state.env_state, state.plan.seed)
     try:
         return str(env.state_hash())
     finally:
-        env.close()
+        deps.end_session(state.thread)
 
 
 class RunDir:
@@ -348,7 +351,22 @@ class Runner:
 
         agents = load_agents(self.settings.agents)
         targets = load_targets(self.settings.self_eval.targets) if self.settings.self_eval.enabled else []
-        return Deps(settings=self.settings, agents=agents, graph=self._load_graph(), targets=targets)
+        deps = Deps(settings=self.settings, agents=agents, graph=self._load_graph(), targets=targets)
+        if self.settings.run.durability != "none":
+            deps.open_snapshots = self._snapshot_store
+        return deps
+
+    def _snapshot_store(self) -> Any:
+        """The run's snapshot store (hardgen.snapshots): ``snapshots.sqlite`` in the run directory."""
+        from hardgen.faults import check_sqlite
+        from hardgen.snapshots import SqliteSnapshots
+
+        path = self.dir.path / SNAPSHOTS_FILE
+        check_sqlite(path)
+        try:
+            return SqliteSnapshots(path, self.settings.run.sqlite_synchronous)
+        except sqlite3.DatabaseError as exc:
+            raise storage_error(exc, path) from exc
 
     def _load_graph(self) -> Any:
         from hardgen.environment.apigraph.graph import APIGraph
@@ -415,6 +433,7 @@ class Runner:
             return await self._generate(deps, store, plan_items(self.settings, pool))
         finally:
             store.close()
+            deps.close()
             if uses_llm:
                 from hardgen.agents.llm.client import aclose_chat_models
 
@@ -475,6 +494,7 @@ class Runner:
                     store.undefer(work)
                     if not self.keep_checkpoints and durability != "none":
                         await saver.adelete_thread(self._thread(plan.item))
+                        deps.snapshots.release(self._thread(plan.item))
                     finished += 1
                     self.item_done(state.usage, done=finished, kept=store.count("kept"))
                     if self._on_progress:
