@@ -73,13 +73,14 @@ def checkpoint_types() -> list[tuple[str, str]]:
 
 
 def sqlite_checkpointer(path: Path, synchronous: str = "normal") -> Any:
-    """An AsyncSqliteSaver on ``path`` in WAL mode with the given fsync policy (an async context manager)."""
+    """A :class:`~hardgen.checkpoints.LeanSqliteSaver` on ``path`` in WAL mode with the given fsync policy
+    (an async context manager)."""
     from contextlib import asynccontextmanager
 
     import aiosqlite
     from langgraph.checkpoint.serde.jsonplus import JsonPlusSerializer
-    from langgraph.checkpoint.sqlite.aio import AsyncSqliteSaver
 
+    from hardgen.checkpoints import Compressed, LeanSqliteSaver
     from hardgen.faults import check_sqlite
 
     @asynccontextmanager
@@ -87,11 +88,13 @@ def sqlite_checkpointer(path: Path, synchronous: str = "normal") -> Any:
         check_sqlite(path)
         # An explicit allow-list is enforced (types outside it are not rebuilt); with_allowlist() on the
         # default serializer would only warn.
-        serde = JsonPlusSerializer(allowed_msgpack_modules=checkpoint_types())
+        serde = Compressed(JsonPlusSerializer(allowed_msgpack_modules=checkpoint_types()))
         async with aiosqlite.connect(str(path)) as conn:
             await conn.execute("PRAGMA journal_mode=WAL")
             await conn.execute(f"PRAGMA synchronous={'FULL' if synchronous == 'full' else 'NORMAL'}")
-            yield AsyncSqliteSaver(conn, serde=serde)
+            saver = LeanSqliteSaver(conn, serde=serde)  # channel values once per version
+            await saver.create_blobs_table()
+            yield saver
 
     return open_saver()
 
@@ -279,7 +282,7 @@ class Runner:
         settings: The run's settings.
         run_dir: The run directory (see the module docstring).
         checkpointer_factory: Builds the LangGraph checkpointer as an async context manager; the default
-            is ``AsyncSqliteSaver`` on ``checkpoints.sqlite``. Tests pass an in-memory one.
+            is a ``LeanSqliteSaver`` on ``checkpoints.sqlite``. Tests pass an in-memory one.
         on_progress: Called with (done, total, kept) after each finished item.
         on_live: Called with the phase's :class:`~hardgen.live.LiveFigures` when a phase starts and after
             each finished item (Phase I tools included); they are also written to ``live.json``.
