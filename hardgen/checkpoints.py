@@ -4,9 +4,10 @@ LangGraph's ``AsyncSqliteSaver`` stores every channel's value inside every check
 finished turns were written again at each of its ~27 steps. :class:`LeanSqliteSaver` does what the
 Postgres saver does: a checkpoint row keeps only its channel *versions*; the value of a channel is
 written to ``checkpoint_blobs`` in the checkpoint where its version is new, and read back by version.
-Versions are unique (a counter with a random fraction), so a blob is found by (thread, namespace,
-channel, version). The blobs of a checkpoint are inserted before its row, and committed with it or
-earlier: a checkpoint that a crash left behind always finds its values.
+A blob is found by (thread, namespace, channel, version): versions are a counter with a random
+fraction, unique per thread, though one step gives all the channels it updates the same one. The
+blobs of a checkpoint are inserted before its row, and committed with it or earlier: a checkpoint
+that a crash left behind always finds its values.
 
 :class:`Compressed` wraps the serializer: values of more than a few hundred bytes (turns, steps,
 attempts: text) are stored zlib-compressed, their type tagged ``+z``.
@@ -99,23 +100,25 @@ class LeanSqliteSaver(AsyncSqliteSaver):
     async def _with_values(self, found: CheckpointTuple) -> CheckpointTuple:
         checkpoint = found.checkpoint
         inline = checkpoint["channel_values"]
-        wanted = {str(v): c for c, v in checkpoint["channel_versions"].items() if c not in inline}
+        # One step gives every channel it updates the same version: a blob is (channel, version).
+        wanted = {(c, str(v)) for c, v in checkpoint["channel_versions"].items() if c not in inline}
         if not wanted:
             return found
         thread_id = str(found.config["configurable"]["thread_id"])
         ns = found.config["configurable"].get("checkpoint_ns", "")
-        marks = ",".join("?" * len(wanted))
+        versions = sorted({v for _c, v in wanted})
+        marks = ",".join("?" * len(versions))
         async with self.lock:
             cursor = await self.conn.execute(
                 "SELECT channel, version, type, blob FROM checkpoint_blobs "
                 f"WHERE thread_id = ? AND checkpoint_ns = ? AND version IN ({marks})",
-                (thread_id, ns, *wanted),
+                (thread_id, ns, *versions),
             )
             rows = list(await cursor.fetchall())
         values = {
             channel: self.serde.loads_typed((kind, blob))
             for channel, version, kind, blob in rows
-            if wanted.get(version) == channel
+            if (channel, version) in wanted
         }
         return found._replace(checkpoint={**checkpoint, "channel_values": {**values, **inline}})
 
