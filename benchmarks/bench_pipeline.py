@@ -59,8 +59,9 @@ def one_run(
     hardgen(*args)
     wall = time.perf_counter() - start
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
-    checkpoints = run_dir / "checkpoints.sqlite"
-    size = sum(p.stat().st_size for p in run_dir.glob("checkpoints.sqlite*")) if checkpoints.exists() else 0
+    # The checkpoint database: LangGraph's checkpoints and the environment snapshots they name by hash.
+    size = sum(p.stat().st_size for p in run_dir.glob("checkpoints.sqlite*"))
+    size += sum(p.stat().st_size for p in run_dir.glob("snapshots.sqlite*"))
     return {
         "wall_s": wall,
         "cpu_s": (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime),
@@ -140,8 +141,8 @@ def main() -> None:
         kept_kib = med("sync_kept", "checkpoint_bytes_per_item") / 1024
         deleted_kib = med("sync", "checkpoint_bytes_per_item") / 1024
         print(
-            f"  checkpoints.sqlite per trajectory: {kept_kib:.1f} KiB with every thread kept "
-            f"(--keep-checkpoints), {deleted_kib:.1f} KiB with finished threads deleted (default)"
+            f"  checkpoints.sqlite + snapshots.sqlite per trajectory: {kept_kib:.1f} KiB with every thread "
+            f"kept (--keep-checkpoints), {deleted_kib:.1f} KiB with finished threads deleted (default)"
         )
 
 

@@ -1,4 +1,9 @@
-"""Nodes of the generation graph (Phase II + III). Each returns only the state keys it changes.
+"""Nodes of the generation graph (Phase II + III). Each returns only the state keys it changes, and
+for the lists with reducers (usage, turns, steps, attempts) only what it adds (see graphs/state.py).
+
+The environment: each node that needs it takes the item's live environment from ``Deps.session`` in
+the state that ``env_state`` (a snapshot hash) names, and a node that changes it stores the new
+snapshot (``Deps.store_state``) and returns only the new hash.
 
 The K_max loop: ``reasoner -> check``; a correct attempt goes to ``execute_step``; a wrong one to
 ``verifier`` (whose feedback joins the next prompt, eq. 5) while attempts remain, else to ``discard``.
@@ -107,9 +112,10 @@ async def call_guarded(
 async def sample_trace(state: GenerateState, runtime: Runtime[Deps]) -> Update:
     """Sample an executable hard trace for the next turn from the API graph (eqs. 1 and 2)."""
     deps = runtime.context
-    plan, turn = state.plan, state.turn_index
-    env = deps.environment(plan.suites, state.env_state or None, seed=plan.seed)
-    live_state = env.snapshot()
+    plan, turn, key = state.plan, state.turn_index, state.thread
+    env = deps.session(key, plan.suites, state.env_state, plan.seed)
+    start = env.snapshot()
+    ref = state.env_state or deps.snapshots.put(start, owner=key)
     updates = GraphUpdates.model_validate(state.graph_updates) if state.graph_updates else GraphUpdates()
     called = set(state.called)
     sampling = deps.settings.sampling
@@ -139,23 +145,27 @@ async def sample_trace(state: GenerateState, runtime: Runtime[Deps]) -> Update:
             prefer_bridging=sampling.prefer_bridging,
             reject=lambda t: undo_chain(t) is not None,  # join a queue only to leave it: no request
             wanted=(lambda t: bridges(t, context)) if sampling.prefer_bridging else None,
+            # The snapshot before this turn is env_state (and, for turn 0, the trajectory's
+            # initial_state): the trace does not keep another copy.
+            record_initial=False,
         )
-    finally:
-        env.close()
+        # The session replays the trace through the Reasoner's verified calls, from the state before it.
+        env.restore(start)
+        deps.moved(key, ref)
+    except BaseException:
+        deps.moved(key, None)
+        raise
     if not trace.calls:
         return _discard("sample", "sample:no_executable_trace")
-    # The snapshot before this turn is env_state (and, for turn 0, the trajectory's initial_state);
-    # keeping another copy in every turn's trace made checkpoints and exports several times larger.
-    trace = trace.model_copy(update={"initial_state": {}})
     called.update(trace.tool_names)
     result: Update = {
         "trace": trace,
-        "env_state": live_state,  # the session replays the trace through the Reasoner's verified calls
+        "env_state": ref,
         "called": sorted(called),
         "graph_updates": updates.model_dump(mode="json"),
     }
     if turn == 0:
-        result["initial_state"] = live_state
+        result["initial_state"] = ref
     return result
 
 
@@ -180,7 +190,7 @@ async def tool_maker(state: GenerateState, runtime: Runtime[Deps]) -> Update:
         lambda tool: advanced_tool_problems(tool, trace, context=[t.trace for t in state.turns]),
         deps.settings.pipeline.guard_retries,
     )
-    usage = [*state.usage, *out.usage]
+    usage = out.usage
     if out.value is None:
         return {**_discard("tool_maker", out.failure("guard:advanced_tool_leak")), "usage": usage}
     return {"advanced_tool": out.value, "usage": usage}
@@ -209,7 +219,7 @@ async def query_generator(state: GenerateState, runtime: Runtime[Deps]) -> Updat
         ),
         deps.settings.pipeline.guard_retries,
     )
-    usage = [*state.usage, *out.usage]
+    usage = out.usage
     if out.value is None:
         return {**_discard("query", out.failure("guard:query_leak")), "usage": usage}
     return {"query": out.value, "usage": usage}
@@ -238,7 +248,7 @@ async def reasoner(state: GenerateState, runtime: Runtime[Deps]) -> Update:
     except AgentError as exc:
         return _discard("reasoner", exc.reason)
     attempt = res.value.model_copy(update={"attempt": k, "usage": res.usage})
-    return {"attempts": [*state.attempts, attempt], "usage": [*state.usage, *res.usage]}
+    return {"attempts": [attempt], "usage": res.usage}
 
 
 async def check(state: GenerateState, runtime: Runtime[Deps]) -> Update:
@@ -253,19 +263,16 @@ async def check(state: GenerateState, runtime: Runtime[Deps]) -> Update:
             correct=False, error_type="call:parse_error", error_location="output", detail=attempt.parse_error
         )
     else:
-        env = deps.environment(state.plan.suites, state.env_state)
-        try:
-            verdict = check_calls(
-                attempt.calls,
-                expected,
-                deps.specs(state.plan.suites),
-                env=env,
-                later_steps=[s.calls for s in state.trace.steps[i + 1 :]],
-            )
-        finally:
-            env.close()
+        env = deps.session(state.thread, state.plan.suites, state.env_state, state.plan.seed)
+        verdict = check_calls(  # on forks of the session: it is not changed
+            attempt.calls,
+            expected,
+            deps.specs(state.plan.suites),
+            env=env,
+            later_steps=[s.calls for s in state.trace.steps[i + 1 :]],
+        )
     checked = attempt.model_copy(update={"verdict": verdict})
-    return {"attempts": [*state.attempts[:-1], checked]}
+    return {"attempts": [checked]}  # replaces the unchecked attempt (same number)
 
 
 def route_after_check(state: GenerateState) -> Literal["execute_step", "verifier", "discard"]:
@@ -289,11 +296,14 @@ async def verifier(state: GenerateState, runtime: Runtime[Deps]) -> Update:
     verdict = attempt.verdict
     assert verdict is not None
     truth = state.trace.steps[state.step_index].calls
-    env = deps.environment(state.plan.suites, state.env_state)
+    env = deps.session(state.thread, state.plan.suites, state.env_state, state.plan.seed)
+    before = env.snapshot()
     try:
         executed = [env.execute(c) for c in attempt.calls]
-    finally:
-        env.close()
+        env.restore(before)  # the wrong calls ran to show their results; the session is left as it was
+    except BaseException:
+        deps.moved(state.thread, None)
+        raise
     query = state.query
     tools = _primitive_specs(state, deps)
 
@@ -318,11 +328,11 @@ async def verifier(state: GenerateState, runtime: Runtime[Deps]) -> Update:
         leaks,
         deps.settings.pipeline.guard_retries,
     )
-    usage = [*state.usage, *out.usage]
+    usage = out.usage
     if out.value is None:
         return {**_discard("verifier", out.failure("guard:hint_leak")), "usage": usage}
     diagnosed = attempt.model_copy(update={"feedback": out.value})
-    return {"attempts": [*state.attempts[:-1], diagnosed], "usage": usage}
+    return {"attempts": [diagnosed], "usage": usage}  # replaces the checked attempt (same number)
 
 
 def route_after_verifier(state: GenerateState) -> Literal["reasoner", "discard"]:
@@ -335,12 +345,10 @@ async def execute_step(state: GenerateState, runtime: Runtime[Deps]) -> Update:
     assert state.trace is not None
     attempt = state.attempts[-1]
     expected = state.trace.steps[state.step_index]
-    env = deps.environment(state.plan.suites, state.env_state)
-    try:
-        observations = [env.execute(c) for c in attempt.calls]
-        env_state = env.snapshot()
-    finally:
-        env.close()
+    key = state.thread
+    env = deps.session(key, state.plan.suites, state.env_state, state.plan.seed)
+    deps.moved(key, None)  # until the new state is stored
+    observations = [env.execute(c) for c in attempt.calls]
     if not all(o.ok for o in observations):
         failed = next(o for o in observations if not o.ok)
         return _discard("execute", f"execute:{failed.error_type}")
@@ -355,7 +363,9 @@ async def execute_step(state: GenerateState, runtime: Runtime[Deps]) -> Update:
         cot=clean_cot(attempt),
         attempts=state.attempts,
     )
-    return {"steps": [*state.steps, step], "attempts": [], "env_state": env_state}
+    env_state = deps.store_state(key, env)
+    deps.moved(key, env_state)
+    return {"steps": [step], "attempts": [], "env_state": env_state}
 
 
 def clean_cot(attempt: ReasoningAttempt) -> str:
@@ -396,10 +406,7 @@ async def summarize(state: GenerateState, runtime: Runtime[Deps]) -> Update:
 
     out = await call_guarded(ask, summary_problems, deps.settings.pipeline.guard_retries)
     if out.value is None:
-        return {
-            **_discard("summarize", out.failure("guard:summary_length")),
-            "usage": [*state.usage, *out.usage],
-        }
+        return {**_discard("summarize", out.failure("guard:summary_length")), "usage": out.usage}
     res = AgentResult(value=out.value, usage=out.usage)
     turn = Turn(
         index=state.turn_index,
@@ -410,12 +417,12 @@ async def summarize(state: GenerateState, runtime: Runtime[Deps]) -> Update:
         summary=res.value,
     )
     return {
-        "turns": [*state.turns, turn],
+        "turns": [turn],
         "trace": None,
         "advanced_tool": None,
         "query": None,
         "steps": [],
-        "usage": [*state.usage, *res.usage],
+        "usage": res.usage,
     }
 
 
@@ -434,8 +441,9 @@ async def finish(state: GenerateState) -> Update:
     return {"status": "kept"}
 
 
-async def discard(state: GenerateState) -> Update:
+async def discard(state: GenerateState, runtime: Runtime[Deps]) -> Update:
     """Stop the item, keeping why (stage and reason) and the attempts of a step that hit K_max."""
+    runtime.context.end_session(state.thread)
     if state.status == "discarded":
         return {}
     return _discard("reasoner", "reasoner:k_max_exhausted")

@@ -5,6 +5,8 @@ Everything of one run lives in its run directory:
     config.yaml          the settings the run was started with (resume reads them back)
     graph.json           the API graph the run samples from (after Phase I's failure statistics)
     checkpoints.sqlite   LangGraph checkpoints, one thread per item (``thread_id = run_id/item``)
+    snapshots.sqlite     environment snapshots the checkpoints name by hash, stored once each
+                         (hardgen.snapshots; absent with ``durability: none``)
     results.sqlite       finished items, written once each (hardgen.store)
     graph.final.json     the graph with every item's learned updates merged in item order
     errors.log           items that raised (they are retried by ``hardgen resume``)
@@ -51,6 +53,7 @@ CONFIG_FILE = "config.yaml"
 GRAPH_FILE = "graph.json"
 FINAL_GRAPH_FILE = "graph.final.json"
 CHECKPOINTS_FILE = "checkpoints.sqlite"
+SNAPSHOTS_FILE = "snapshots.sqlite"
 RESULTS_FILE = "results.sqlite"
 ERRORS_FILE = "errors.log"
 FUNNEL_STAGES = ("sample", "tool_maker", "query", "reasoner", "verifier", "execute", "summarize")
@@ -72,13 +75,14 @@ def checkpoint_types() -> list[tuple[str, str]]:
 
 
 def sqlite_checkpointer(path: Path, synchronous: str = "normal") -> Any:
-    """An AsyncSqliteSaver on ``path`` in WAL mode with the given fsync policy (an async context manager)."""
+    """A :class:`~hardgen.checkpoints.LeanSqliteSaver` on ``path`` in WAL mode with the given fsync policy
+    (an async context manager)."""
     from contextlib import asynccontextmanager
 
     import aiosqlite
     from langgraph.checkpoint.serde.jsonplus import JsonPlusSerializer
-    from langgraph.checkpoint.sqlite.aio import AsyncSqliteSaver
 
+    from hardgen.checkpoints import Compressed, LeanSqliteSaver
     from hardgen.faults import check_sqlite
 
     @asynccontextmanager
@@ -86,12 +90,14 @@ def sqlite_checkpointer(path: Path, synchronous: str = "normal") -> Any:
         check_sqlite(path)
         # An explicit allow-list is enforced (types outside it are not rebuilt); with_allowlist() on the
         # default serializer would only warn.
-        serde = JsonPlusSerializer(allowed_msgpack_modules=checkpoint_types())
+        serde = Compressed(JsonPlusSerializer(allowed_msgpack_modules=checkpoint_types()))
         async with aiosqlite.connect(str(path)) as conn:
             await conn.execute("PRAGMA busy_timeout=60000")  # worker processes share the file
             await conn.execute("PRAGMA journal_mode=WAL")
             await conn.execute(f"PRAGMA synchronous={'FULL' if synchronous == 'full' else 'NORMAL'}")
-            yield AsyncSqliteSaver(conn, serde=serde)
+            saver = LeanSqliteSaver(conn, serde=serde)  # channel values once per version
+            await saver.create_blobs_table()
+            yield saver
 
     return open_saver()
 
@@ -158,7 +164,7 @@ def to_trajectory(state: GenerateState, deps: Any) -> Trajectory:
         seed=plan.seed,
         suites=plan.suites,
         tools=shown_tools(state, turns, deps),
-        initial_state=state.initial_state,
+        initial_state=deps.snapshots.get(state.initial_state) if state.initial_state else {},
         turns=turns,
         final_state_hash=_final_hash(state, deps) if status == "kept" else "",
         status=status,
@@ -182,11 +188,11 @@ def shown_tools(state: GenerateState, turns: list[Turn], deps: Any) -> list[Any]
 
 
 def _final_hash(state: GenerateState, deps: Any) -> str:
-    env = deps.environment(state.plan.suites, state.env_state)
+    env = deps.session(state.thread, state.plan.suites, state.env_state, state.plan.seed)
     try:
         return str(env.state_hash())
     finally:
-        env.close()
+        deps.end_session(state.thread)
 
 
 class RunDir:
@@ -279,7 +285,7 @@ class Runner:
         settings: The run's settings.
         run_dir: The run directory (see the module docstring).
         checkpointer_factory: Builds the LangGraph checkpointer as an async context manager; the default
-            is ``AsyncSqliteSaver`` on ``checkpoints.sqlite``. Tests pass an in-memory one.
+            is a ``LeanSqliteSaver`` on ``checkpoints.sqlite``. Tests pass an in-memory one.
         on_progress: Called with (done, total, kept) after each finished item.
         on_live: Called with the phase's :class:`~hardgen.live.LiveFigures` when a phase starts and after
             each finished item (Phase I tools included); they are also written to ``live.json``.
@@ -384,7 +390,26 @@ class Runner:
 
         agents = load_agents(self.settings.agents)
         targets = load_targets(self.settings.self_eval.targets) if self.settings.self_eval.enabled else []
-        return Deps(settings=self.settings, agents=agents, graph=self._load_graph(), targets=targets)
+        deps = Deps(settings=self.settings, agents=agents, graph=self._load_graph(), targets=targets)
+        if self.settings.run.durability != "none":
+            deps.open_snapshots = self._snapshot_store
+        return deps
+
+    def _snapshot_store(self) -> Any:
+        """The run's snapshot store (hardgen.snapshots): ``snapshots.sqlite`` in the run directory."""
+        from hardgen.faults import check_sqlite
+        from hardgen.snapshots import SqliteSnapshots
+
+        if self.storage_url:  # with the checkpoints that name them, where every worker reaches them
+            from hardgen.storage import PostgresSnapshots
+
+            return PostgresSnapshots(self.storage_url, self.run_id)
+        path = self.dir.path / SNAPSHOTS_FILE
+        check_sqlite(path)
+        try:
+            return SqliteSnapshots(path, self.settings.run.sqlite_synchronous)
+        except sqlite3.DatabaseError as exc:
+            raise storage_error(exc, path) from exc
 
     def _load_graph(self) -> Any:
         from hardgen.environment.apigraph.graph import APIGraph
@@ -458,6 +483,7 @@ class Runner:
             return summary
         finally:
             store.close()
+            deps.close()
             if uses_llm:
                 from hardgen.agents.llm.client import aclose_chat_models
 

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from hardgen.schema import Trajectory, canonical_json
+from hardgen.snapshots import SnapshotStore
 from hardgen.store import (
     ResultStore,
     Status,
@@ -71,6 +72,9 @@ CREATE TABLE IF NOT EXISTS self_eval (
     reason TEXT NOT NULL,
     PRIMARY KEY (tool, target)
 );
+CREATE TABLE IF NOT EXISTS snapshot_blobs (hash TEXT PRIMARY KEY, data BYTEA NOT NULL);
+CREATE TABLE IF NOT EXISTS snapshot_refs (owner TEXT NOT NULL, hash TEXT NOT NULL, PRIMARY KEY (owner, hash));
+CREATE INDEX IF NOT EXISTS snapshot_refs_hash ON snapshot_refs (hash);
 """
 TABLES = ("run_info", "trajectories", "attempts", "usage", "graph_updates", "deferred", "self_eval")
 
@@ -279,6 +283,53 @@ class PostgresResultStore:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+class PostgresSnapshots(SnapshotStore):
+    """Environment snapshots (:mod:`hardgen.snapshots`) in the run's Postgres schema, so a worker on any
+    machine restores the environment a checkpoint names. Each ``put`` commits before it returns."""
+
+    def __init__(self, url: str, run_id: str, cache_size: int = 256) -> None:
+        import psycopg
+
+        super().__init__(cache_size)
+        self.url = url
+        try:
+            self._db = psycopg.connect(**_conninfo(url, run_schema(run_id)), autocommit=True)
+        except psycopg.Error as exc:
+            raise _storage_error(exc, url) from exc
+
+    def _read(self, h: str) -> str | None:
+        row = self._db.execute("SELECT data FROM snapshot_blobs WHERE hash = %s", (h,)).fetchone()
+        return None if row is None else bytes(row[0]).decode("utf-8")
+
+    def _write(self, blobs: dict[str, str], owner: str) -> None:
+        # Every blob is offered, even one this process saw before: another worker may have released it.
+        with self._db.transaction(), self._db.cursor() as cur:  # put() holds the lock
+            cur.executemany(
+                "INSERT INTO snapshot_blobs (hash, data) VALUES (%s, %s) ON CONFLICT DO NOTHING",
+                [(h, t.encode("utf-8")) for h, t in blobs.items()],
+            )
+            if owner:
+                cur.executemany(
+                    "INSERT INTO snapshot_refs (owner, hash) VALUES (%s, %s) ON CONFLICT DO NOTHING",
+                    [(owner, h) for h in blobs],
+                )
+
+    def release(self, owner: str) -> None:
+        with self._lock, self._db.transaction():
+            gone = self._db.execute(
+                "WITH mine AS (DELETE FROM snapshot_refs WHERE owner = %s RETURNING hash) "
+                "DELETE FROM snapshot_blobs b USING (SELECT DISTINCT hash FROM mine) m "
+                "WHERE b.hash = m.hash AND NOT EXISTS "
+                "(SELECT 1 FROM snapshot_refs r WHERE r.hash = m.hash AND r.owner <> %s) RETURNING b.hash",
+                (owner, owner),
+            ).fetchall()
+            for (h,) in gone:
+                self._cache.pop(h, None)
+
+    def close(self) -> None:
+        self._db.close()
 
 
 def copy_results(source: PostgresResultStore, target: Path) -> None:

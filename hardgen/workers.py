@@ -141,6 +141,7 @@ class ItemWorker:
             self.store.undefer(work)
             if not runner.keep_checkpoints and durability != "none":
                 await self.saver.adelete_thread(runner._thread(plan.item))
+                self.deps.snapshots.release(runner._thread(plan.item))
         except RunFault as exc:
             return Outcome(plan.item, "storage", message=str(exc))
         except (sqlite3.DatabaseError, OSError) as exc:
@@ -201,6 +202,7 @@ class OwnWorker:
             settings = split_endpoint_limits(settings, spec.share)
         runner = Runner(settings, spec.run_dir, keep_checkpoints=spec.keep_checkpoints, write_live=False)
         deps = runner.build_deps()  # the graph as saved in graph.json, like the run's process
+        self.stack.callback(deps.close)
         self.uses_llm = runner._uses_llm()
         if self.uses_llm:
             runner.configure_endpoints()

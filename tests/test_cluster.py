@@ -13,7 +13,7 @@ import pytest
 
 from hardgen.config import parse_settings
 from hardgen.runner import Runner
-from hardgen.storage import PostgresResultStore
+from hardgen.storage import PostgresResultStore, run_schema
 from hardgen.store import ResultStore
 from tests.cluster_services import need, start_postgres
 
@@ -72,6 +72,11 @@ def test_postgres_and_worker_processes_give_the_sqlite_dataset(
         assert store.dataset_hash() == sqlite_reference
         assert not store.in_flight_threads(), "finished threads are deleted from the Postgres checkpoints"
     assert not (tmp_path / "pg" / "checkpoints.sqlite").exists(), "nothing was checkpointed to SQLite"
+    assert not (tmp_path / "pg" / "snapshots.sqlite").exists(), "environment snapshots live in Postgres"
+    with psycopg.connect(postgres) as conn:
+        schema = run_schema(run_id)
+        left = conn.execute(f'SELECT count(*) FROM "{schema}".snapshot_refs').fetchone()
+        assert left == (0,), "a finished item's snapshots are released"
     # The run directory's copy is what export, report and audit read.
     with ResultStore(tmp_path / "pg" / "results.sqlite") as copy:
         assert copy.dataset_hash() == sqlite_reference
