@@ -261,6 +261,7 @@ async def check(state: GenerateState, runtime: Runtime[Deps]) -> Update:
                 deps.specs(state.plan.suites),
                 env=env,
                 later_steps=[s.calls for s in state.trace.steps[i + 1 :]],
+                stated=state.query.text if state.query is not None else "",
             )
         finally:
             env.close()
