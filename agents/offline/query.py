@@ -465,7 +465,14 @@ def _goals(
 
 
 def _consumer(trace: Trace, param: AdvancedParameter) -> int:
-    """The first call an advanced tool's parameter feeds (by its value)."""
+    """The call an advanced tool's parameter feeds: the first whose argument of the same name (or of a
+    name it shares a word with) has its value, else the first with its value anywhere (a small number
+    such as 1 may be the argument of several calls)."""
+    own = set(words(param.name))
+    for index, call in enumerate(trace.calls):
+        for key, value in call.arguments.items():
+            if (key == param.name or own & set(words(key))) and _same(param.value, value):
+                return index
     for index, call in enumerate(trace.calls):
         if any(
             values_match(param.value, v) or param.value == v for v in argument_values(call.arguments).values()
@@ -474,6 +481,10 @@ def _consumer(trace: Trace, param: AdvancedParameter) -> int:
         if any(values_match(param.value, v) or param.value == v for v in call.arguments.values()):
             return index
     return len(trace.calls) - 1
+
+
+def _same(a: JsonValue, b: JsonValue) -> bool:
+    return values_match(a, b) or (a == b and type(a) is type(b))
 
 
 def _reachable(start: int, feeds: dict[int, set[int]]) -> set[int]:
@@ -503,7 +514,7 @@ def _say(
         filled: dict[str, AdvancedParameter] = {}
         for slot in slots:
             value = arguments.get(slot)
-            mine = next((p for p in goal.values if value is not None and values_match(p.value, value)), None)
+            mine = next((p for p in goal.values if value is not None and _same(p.value, value)), None)
             if mine is None or mine in filled.values():
                 break
             filled[slot] = mine
@@ -699,6 +710,8 @@ def _phrase(param: AdvancedParameter, style: int) -> str:
     if isinstance(param.value, bool):
         return f"with {name} {'on' if param.value else 'off'}"
     value = render_value(param.value)
+    if len(param.name) == 1:  # a = 9, n = 5: how people write a formula's letters
+        return f"{param.name} = {value}"
     unit = unit_of(param.name)
     if unit and " " not in value:
         value = with_unit(value, unit)

@@ -180,7 +180,7 @@ def _render_slot(value: JsonValue, path: str, how: str) -> str:
             spans = [
                 f"{v.get('start')}-{v.get('end')}" for v in value if isinstance(v, dict) and v.get("start")
             ]
-            return join_words(spans) if spans else "no time"
+            return "from " + join_words(spans) if spans else "at no time"
         return _listing(value)
     if isinstance(value, dict):
         return ""
@@ -313,7 +313,7 @@ def _text(value: JsonValue) -> str:
     if isinstance(value, bool):
         return "yes" if value else "no"
     if isinstance(value, float):
-        return f"{value:,.2f}".rstrip("0").rstrip(".") if abs(value) < 1e12 else str(value)
+        return f"{value:,.6f}".rstrip("0").rstrip(".") if abs(value) < 1e12 else str(value)
     return "none" if value is None else str(value)
 
 
