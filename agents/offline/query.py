@@ -15,6 +15,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
+from lemminflect import getInflection, getLemma
 from pydantic import JsonValue
 
 from hardgen.agents.offline.book import phrase_for
@@ -610,6 +611,9 @@ def _as_request(sentence: str) -> str:
         return f"tell me {sentence}"
     if first in _NOUN_OPENINGS:
         return f"get me {sentence}" if first in ("a", "an", "the") else f"get me the {sentence}"
+    base = getLemma(first, upos="VERB")
+    if base and base[0] != first and getInflection(base[0], tag="VBZ") == (first,):
+        return base[0] + sentence[len(first) :]  # "Creates a user" (a description) -> "create a user"
     return sentence
 
 
@@ -696,11 +700,21 @@ def _label(param: AdvancedParameter) -> str:
         return f"{ordinal} {' '.join(tokens[:-1])}"
     if unit_of(param.name) and len(tokens) > 1:
         tokens = tokens[:-1]
-    if len(tokens) > 1 and tokens[-1] == "name" and isinstance(param.value, str):
-        tokens = tokens[:-1]  # company_name -> the company Brightfield Foods
+    if (
+        len(tokens) > 1
+        and tokens[-1] == "name"
+        and isinstance(param.value, str)
+        and tokens[-2] not in _QUALIFIERS
+    ):
+        tokens = tokens[:-1]  # company_name -> the company Brightfield Foods; full_name stays
     if len(tokens) > 1 and tokens[0] in ROLE_LABEL:  # to_airport -> destination airport
         return " ".join([ROLE_LABEL[tokens[0]], *tokens[1:]])
     return " ".join(tokens) if tokens else label(param.name)
+
+
+_QUALIFIERS = frozenset(
+    {"full", "first", "last", "display", "user", "nick", "given", "family", "middle", "file"}
+)
 
 
 def _phrase(param: AdvancedParameter, style: int) -> str:

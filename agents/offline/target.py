@@ -267,6 +267,8 @@ def _clause(name: str, key: str, value: JsonValue) -> str:
     if isinstance(value, int) and not isinstance(value, bool) and is_plural(head) and not unit:
         return f"there {'is' if value == 1 else 'are'} {'no' if value == 0 else value} {name}"
     verb = "are" if is_plural(head) else "is"
+    if isinstance(value, str) and len(value.split()) > 3:
+        text = f'"{value}"'  # a sentence inside a sentence
     return f"the {name} {verb} {text}"
 
 
@@ -313,7 +315,7 @@ def _text(value: JsonValue) -> str:
     if isinstance(value, bool):
         return "yes" if value else "no"
     if isinstance(value, float):
-        return f"{value:,.6f}".rstrip("0").rstrip(".") if abs(value) < 1e12 else str(value)
+        return f"{value:,.10f}".rstrip("0").rstrip(".") if abs(value) < 1e12 else str(value)
     return "none" if value is None else str(value)
 
 
