@@ -1002,15 +1002,18 @@ def missing_answer(summary: str, query: str, trace: Trace) -> list[JsonValue]:
     lookup's ids aside) and the summary does not tell, when it tells fewer than half of them (at most 3
     are asked for); an empty list when it answers. Log-ins and log-outs answer nothing."""
     observations = [o for o in trace.observations if o.ok]
-    if not observations or not isinstance(observations[-1].output, dict):
-        return []
-    final = observations[-1]
-    if _verb_and_object(final.call.name)[0] in _SESSION_VERBS:
+    final = observations[-1] if observations else None
+    output = final.output if final is not None else None
+    if (
+        final is None
+        or not isinstance(output, dict)
+        or _verb_and_object(final.call.name)[0] in _SESSION_VERBS
+    ):
         return []
     given = [v for c in trace.calls for v in argument_values(c.arguments).values()]
     news = [
         v
-        for k, v in final.output.items()
+        for k, v in output.items()
         if isinstance(v, str | int | float)
         and (final.changed_state or not _name_words(k) or _name_words(k)[-1] != "id")  # a lookup's ids
         and not is_trivial(v)

@@ -712,6 +712,7 @@ def _label(param: AdvancedParameter) -> str:
     return " ".join(tokens) if tokens else label(param.name)
 
 
+_SEARCH_WORDS = frozenset({"query", "keyword", "keywords", "search", "search_query", "q", "pattern"})
 _QUALIFIERS = frozenset(
     {"full", "first", "last", "display", "user", "nick", "given", "family", "middle", "file"}
 )
@@ -726,6 +727,8 @@ def _phrase(param: AdvancedParameter, style: int) -> str:
     value = render_value(param.value)
     if len(param.name) == 1:  # a = 9, n = 5: how people write a formula's letters
         return f"{param.name} = {value}"
+    if param.name in _SEARCH_WORDS and isinstance(param.value, str):
+        return f'"{value}"'  # search words need no label: for "Lumen USB-C Docking Station"
     unit = unit_of(param.name)
     if unit and " " not in value:
         value = with_unit(value, unit)
@@ -751,7 +754,9 @@ def _clause(goal: _Goal) -> str:
         if placed != text:
             text = placed
             plain.remove(param)
-    if plain:
+    if plain and goal.joiner == "as" and len(plain) == 1 and isinstance(plain[0].value, str):
+        text += f" as {render_value(plain[0].value)}"  # sign in as Alice Chen
+    elif plain:
         text += f" {goal.joiner} " + join_words([_phrase(p, 0) for p in plain])
     if flags:
         text += " " + join_words([_phrase(p, 0) for p in flags])
