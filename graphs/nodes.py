@@ -270,6 +270,7 @@ async def check(state: GenerateState, runtime: Runtime[Deps]) -> Update:
             deps.specs(state.plan.suites),
             env=env,
             later_steps=[s.calls for s in state.trace.steps[i + 1 :]],
+            stated=state.query.text if state.query is not None else "",
         )
     checked = attempt.model_copy(update={"verdict": verdict})
     return {"attempts": [checked]}  # replaces the unchecked attempt (same number)
