@@ -25,7 +25,13 @@ from hardgen.stats import compute_stats
 from hardgen.verify import verify_file
 from tests.fixtures_trajectories import scaled_trajectories, write_run
 
-OUTPUTS = {"llamafactory": "lf", "openai": "o.jsonl", "verl": "v.parquet", "hf": "hf"}
+OUTPUTS = {
+    "llamafactory": "lf",
+    "openai": "o.jsonl",
+    "verl": "v.parquet",
+    "verl-sft": "s.parquet",
+    "hf": "hf",
+}
 
 
 def median_seconds(work: Callable[[], object], rounds: int) -> tuple[float, float]:

@@ -6,6 +6,7 @@ so the runs measure Phases II-III.
 
     python benchmarks/bench_pipeline.py                  # 300 trajectories per run, 3 repeats
     python benchmarks/bench_pipeline.py --items 5000 --repeats 1 --memory-only
+    python benchmarks/bench_pipeline.py --workers 1,2        # run.workers side by side (sync), same hash
 
 Prints medians of the repeats and the sync/none ratio.
 """
@@ -41,11 +42,13 @@ def prepare_graph(tmp: Path) -> Path:
     return tmp / "phase1" / "graph.json"
 
 
-def one_run(tmp: Path, graph: Path, items: int, durability: str, keep: bool, tag: str) -> dict[str, float]:
+def one_run(
+    tmp: Path, graph: Path, items: int, durability: str, keep: bool, tag: str, workers: int | str = "auto"
+) -> dict[str, float]:
     cfg = tmp / f"{tag}.yaml"
     data = {
         **BASE,
-        "run": {**BASE["run"], "trajectories": items, "durability": durability},
+        "run": {**BASE["run"], "trajectories": items, "durability": durability, "workers": workers},
         "self_eval": {"enabled": True, "graph": str(graph)},
     }
     cfg.write_text(yaml.safe_dump(data))
@@ -56,15 +59,47 @@ def one_run(tmp: Path, graph: Path, items: int, durability: str, keep: bool, tag
     hardgen(*args)
     wall = time.perf_counter() - start
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
-    checkpoints = run_dir / "checkpoints.sqlite"
-    size = sum(p.stat().st_size for p in run_dir.glob("checkpoints.sqlite*")) if checkpoints.exists() else 0
+    # The checkpoint database: LangGraph's checkpoints and the environment snapshots they name by hash.
+    size = sum(p.stat().st_size for p in run_dir.glob("checkpoints.sqlite*"))
+    size += sum(p.stat().st_size for p in run_dir.glob("snapshots.sqlite*"))
     return {
         "wall_s": wall,
         "cpu_s": (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime),
         "per_s": items / wall,
         "checkpoint_bytes_per_item": size / items,
         "peak_rss_mb": after.ru_maxrss / 1024,
+        "hash": dataset_hash(run_dir),
     }
+
+
+def dataset_hash(run_dir: Path) -> str:
+    from hardgen.store import ResultStore
+
+    with ResultStore(run_dir / "results.sqlite") as store:
+        return store.dataset_hash()
+
+
+def compare_workers(tmp: Path, graph: Path, items: int, repeats: int, counts: list[int]) -> None:
+    """run.workers side by side: the runs alternate, so that a change of machine load hits them alike."""
+    import os
+
+    runs: dict[int, list[dict[str, float]]] = {n: [] for n in counts}
+    loads = [os.getloadavg()[0]]
+    for i in range(repeats):
+        for n in counts:
+            runs[n].append(one_run(tmp, graph, items, "sync", False, f"w{n}_{i}", workers=n))
+            loads.append(os.getloadavg()[0])
+    hashes = {r["hash"] for rs in runs.values() for r in rs}
+    print(
+        f"{items} trajectories per run, sync, offline agents, median of {repeats}, "
+        f"load average (1 min) {min(loads):.1f}-{max(loads):.1f}"
+    )
+    base = statistics.median(r["per_s"] for r in runs[counts[0]])
+    for n in counts:
+        per_s = statistics.median(r["per_s"] for r in runs[n])
+        cpu = statistics.median(r["cpu_s"] for r in runs[n]) / items * 1000
+        print(f"  workers={n}: {per_s:6.1f} trajectories/s ({per_s / base:.2f}x), {cpu:.0f} ms CPU each")
+    print(f"  dataset hashes: {'all equal' if len(hashes) == 1 else f'{len(hashes)} DIFFERENT'}")
 
 
 def main() -> None:
@@ -72,10 +107,14 @@ def main() -> None:
     parser.add_argument("--items", type=int, default=300)
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--memory-only", action="store_true", help="One sync run: peak memory and rate.")
+    parser.add_argument("--workers", help="Compare run.workers values, e.g. 1,2 (sync durability).")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as d:
         tmp = Path(d)
         graph = prepare_graph(tmp)
+        if args.workers:
+            compare_workers(tmp, graph, args.items, args.repeats, [int(n) for n in args.workers.split(",")])
+            return
         if args.memory_only:
             r = one_run(tmp, graph, args.items, "sync", False, "memory")
             print(
@@ -102,8 +141,8 @@ def main() -> None:
         kept_kib = med("sync_kept", "checkpoint_bytes_per_item") / 1024
         deleted_kib = med("sync", "checkpoint_bytes_per_item") / 1024
         print(
-            f"  checkpoints.sqlite per trajectory: {kept_kib:.1f} KiB with every thread kept "
-            f"(--keep-checkpoints), {deleted_kib:.1f} KiB with finished threads deleted (default)"
+            f"  checkpoints.sqlite + snapshots.sqlite per trajectory: {kept_kib:.1f} KiB with every thread "
+            f"kept (--keep-checkpoints), {deleted_kib:.1f} KiB with finished threads deleted (default)"
         )
 
 

@@ -1,4 +1,9 @@
-"""Nodes of the generation graph (Phase II + III). Each returns only the state keys it changes.
+"""Nodes of the generation graph (Phase II + III). Each returns only the state keys it changes, and
+for the lists with reducers (usage, turns, steps, attempts) only what it adds (see graphs/state.py).
+
+The environment: each node that needs it takes the item's live environment from ``Deps.session`` in
+the state that ``env_state`` (a snapshot hash) names, and a node that changes it stores the new
+snapshot (``Deps.store_state``) and returns only the new hash.
 
 The K_max loop: ``reasoner -> check``; a correct attempt goes to ``execute_step``; a wrong one to
 ``verifier`` (whose feedback joins the next prompt, eq. 5) while attempts remain, else to ``discard``.
@@ -26,6 +31,7 @@ from hardgen.checker import check_calls
 from hardgen.dataflow import bridges
 from hardgen.decontam import query_problems_for
 from hardgen.environment.apigraph.sampler import GraphUpdates, Sampler
+from hardgen.environment.base import Environment
 from hardgen.graphs.deps import Deps
 from hardgen.graphs.state import GenerateState, TurnSetup, derive_seed, rng_for
 from hardgen.guards import (
@@ -126,15 +132,14 @@ async def call_guarded(
 async def sample_trace(state: GenerateState, runtime: Runtime[Deps]) -> Update:
     """Sample an executable hard trace for the next turn from the API graph (eqs. 1 and 2)."""
     deps = runtime.context
-    plan, turn = state.plan, state.turn_index
+    plan, turn, key = state.plan, state.turn_index, state.thread
     kind = plan.kind_of(turn)
     if kind == "irrelevance":
         foreign = _sample_foreign(state, deps)
         if foreign is not None:
             return foreign
         kind = "base"  # no other domain's tools in the graph: a base turn instead
-    env = deps.environment(plan.suites, state.env_state or _start_state(state, deps), seed=plan.seed)
-    live_state = env.snapshot()
+    env, start, ref = _turn_start(state, deps)
     updates = GraphUpdates.model_validate(state.graph_updates) if state.graph_updates else GraphUpdates()
     called = set(state.called)
     sampling = deps.settings.sampling
@@ -164,39 +169,51 @@ async def sample_trace(state: GenerateState, runtime: Runtime[Deps]) -> Update:
             prefer_bridging=sampling.prefer_bridging,
             reject=lambda t: undo_chain(t) is not None,  # join a queue only to leave it: no request
             wanted=_wanted(kind, context, sampling.prefer_bridging),
+            # The snapshot before this turn is env_state (and, for turn 0, the trajectory's
+            # initial_state): the trace does not keep another copy.
+            record_initial=False,
         )
-    finally:
-        env.close()
+        # The session replays the trace through the Reasoner's verified calls, from the state before it.
+        env.restore(start)
+        deps.moved(key, ref)
+    except BaseException:
+        deps.moved(key, None)
+        raise
     if not trace.calls:
         return _discard("sample", "sample:no_executable_trace")
-    # The snapshot before this turn is env_state (and, for turn 0, the trajectory's initial_state);
-    # keeping another copy in every turn's trace made checkpoints and exports several times larger.
-    trace = trace.model_copy(update={"initial_state": {}})
     setup = _turn_setup(kind, trace, state.called)
     called.update(trace.tool_names)
     result: Update = {
         "trace": trace,
-        "env_state": live_state,  # the session replays the trace through the Reasoner's verified calls
+        "env_state": ref,
         "called": sorted(called),
         "graph_updates": updates.model_dump(mode="json"),
         "setup": setup,
     }
     if turn == 0:
-        result["initial_state"] = live_state
+        result["initial_state"] = ref
     return result
 
 
-def _start_state(state: GenerateState, deps: Deps) -> JSONDict | None:
-    """The session's state before turn 1: the suites' own, grown large (hardgen.kinds.enlarge_state)
-    when a turn of the trajectory is a long-context one. None: the suites' default state."""
-    plan = state.plan
+def _turn_start(state: GenerateState, deps: Deps) -> tuple[Environment, JSONDict, str]:
+    """The item's live environment in the state the turn starts from, that state's snapshot and its
+    hash (stored here before turn 1, when ``env_state`` is still '')."""
+    plan, key = state.plan, state.thread
+    ref = state.env_state or _start_state(state, deps)
+    env = deps.session(key, plan.suites, ref, plan.seed)
+    start = env.snapshot()
+    return env, start, ref or deps.snapshots.put(start, owner=key)
+
+
+def _start_state(state: GenerateState, deps: Deps) -> str:
+    """The hash of the session's state before turn 1 when a turn of the trajectory is a long-context
+    one: the suites' own, grown large (hardgen.kinds.enlarge_state) and stored. '': the suites' own
+    state, as a fresh session has it."""
+    plan, key = state.plan, state.thread
     if "long_context" not in plan.kinds:
-        return None
-    env = deps.environment(plan.suites, None, seed=plan.seed)
-    try:
-        return enlarge_state(env.snapshot(), rng_for(plan.seed, "enlarge"))
-    finally:
-        env.close()
+        return ""
+    fresh = deps.session(key, plan.suites, "", plan.seed).snapshot()
+    return deps.snapshots.put(enlarge_state(fresh, rng_for(plan.seed, "enlarge")), owner=key)
 
 
 def _wanted(kind: TurnKind, context: list[Trace], prefer_bridging: bool) -> Callable[[Trace], bool] | None:
@@ -246,30 +263,21 @@ def _sample_foreign(state: GenerateState, deps: Deps) -> Update | None:
             parallel_steps=deps.settings.sampling.parallel_steps,
             after_target=deps.settings.sampling.after_target,
         )
-        trace = sampler.sample_turn(1, called=set(), prefer_bridging=False)
+        trace = sampler.sample_turn(1, called=set(), prefer_bridging=False, record_initial=False)
     finally:
         env.close()
     if not trace.calls:
         return None
-    session = state.env_state or _session_snapshot(state, deps)
+    _env, _start, session = _turn_start(state, deps)  # the session itself is not changed by this turn
+    deps.moved(state.thread, session)
     result: Update = {
-        "trace": trace.model_copy(update={"initial_state": {}}),
+        "trace": trace,
         "setup": TurnSetup(kind="irrelevance", foreign_suites=[suite]),
         "env_state": session,
     }
     if turn == 0:
         result["initial_state"] = session
     return result
-
-
-def _session_snapshot(state: GenerateState, deps: Deps) -> JSONDict:
-    env = deps.environment(
-        state.plan.suites, state.env_state or _start_state(state, deps), seed=state.plan.seed
-    )
-    try:
-        return env.snapshot()
-    finally:
-        env.close()
 
 
 def _setup_specs(state: GenerateState, deps: Deps) -> dict[str, ToolSpec]:
@@ -314,7 +322,7 @@ async def tool_maker(state: GenerateState, runtime: Runtime[Deps]) -> Update:
         lambda tool: advanced_tool_problems(tool, trace, context=[t.trace for t in state.turns]),
         deps.settings.pipeline.guard_retries,
     )
-    usage = [*state.usage, *out.usage]
+    usage = out.usage
     if out.value is None:
         return {**_discard("tool_maker", out.failure("guard:advanced_tool_leak")), "usage": usage}
     return {"advanced_tool": out.value, "usage": usage}
@@ -373,7 +381,7 @@ async def query_generator(state: GenerateState, runtime: Runtime[Deps]) -> Updat
         problems,
         deps.settings.pipeline.guard_retries,
     )
-    usage = [*state.usage, *out.usage]
+    usage = out.usage
     if out.value is None:
         return {**_discard("query", out.failure("guard:query_leak")), "usage": usage}
     return {"query": out.value, "usage": usage, "setup": setup}
@@ -404,7 +412,7 @@ async def reasoner(state: GenerateState, runtime: Runtime[Deps]) -> Update:
     except AgentError as exc:
         return _discard("reasoner", exc.reason)
     attempt = res.value.model_copy(update={"attempt": k, "usage": res.usage})
-    return {"attempts": [*state.attempts, attempt], "usage": [*state.usage, *res.usage]}
+    return {"attempts": [attempt], "usage": res.usage}
 
 
 def reasoner_view(state: GenerateState, deps: Deps) -> tuple[HardQuery, list[ToolSpec], AdvancedTool]:
@@ -441,17 +449,16 @@ async def check(state: GenerateState, runtime: Runtime[Deps]) -> Update:
             correct=False, error_type="call:parse_error", error_location="output", detail=attempt.parse_error
         )
     else:
-        env = deps.environment(state.plan.suites, state.env_state)
-        try:
-            verdict = check_calls(
-                attempt.calls,
-                expected,
-                deps.specs(state.plan.suites),
-                env=env,
-                later_steps=[s.calls for s in state.trace.steps[i + (0 if no_call else 1) :]],
-            )
-        finally:
-            env.close()
+        stated = reasoner_view(state, deps)[0].text if state.query is not None else ""
+        env = deps.session(state.thread, state.plan.suites, state.env_state, state.plan.seed)
+        verdict = check_calls(  # on forks of the session: it is not changed
+            attempt.calls,
+            expected,
+            deps.specs(state.plan.suites),
+            env=env,
+            later_steps=[s.calls for s in state.trace.steps[i + (0 if no_call else 1) :]],
+            stated=stated,
+        )
         if verdict.correct and no_call and not attempt.reply.strip():
             verdict = CheckVerdict(
                 correct=False,
@@ -460,7 +467,7 @@ async def check(state: GenerateState, runtime: Runtime[Deps]) -> Update:
                 detail="No call was due, but the answer says nothing to the user.",
             )
     checked = attempt.model_copy(update={"verdict": verdict})
-    return {"attempts": [*state.attempts[:-1], checked]}
+    return {"attempts": [checked]}  # replaces the unchecked attempt (same number)
 
 
 def route_after_check(state: GenerateState) -> Literal["execute_step", "verifier", "discard"]:
@@ -486,11 +493,14 @@ async def verifier(state: GenerateState, runtime: Runtime[Deps]) -> Update:
     no_call = _no_call_due(state)
     truth = [] if no_call else state.trace.steps[_trace_step_index(state)].calls
     setup = state.setup
-    env = deps.environment(state.plan.suites, state.env_state)
+    env = deps.session(state.thread, state.plan.suites, state.env_state, state.plan.seed)
+    before = env.snapshot()
     try:
         executed = [env.execute(c) for c in attempt.calls]
-    finally:
-        env.close()
+        env.restore(before)  # the wrong calls ran to show their results; the session is left as it was
+    except BaseException:
+        deps.moved(state.thread, None)
+        raise
     query, tools, _ = reasoner_view(state, deps)
     reason = no_call_reason(setup) if no_call and setup is not None else ""
 
@@ -521,11 +531,11 @@ async def verifier(state: GenerateState, runtime: Runtime[Deps]) -> Update:
         leaks,
         deps.settings.pipeline.guard_retries,
     )
-    usage = [*state.usage, *out.usage]
+    usage = out.usage
     if out.value is None:
         return {**_discard("verifier", out.failure("guard:hint_leak")), "usage": usage}
     diagnosed = attempt.model_copy(update={"feedback": out.value})
-    return {"attempts": [*state.attempts[:-1], diagnosed], "usage": usage}
+    return {"attempts": [diagnosed], "usage": usage}  # replaces the checked attempt (same number)
 
 
 def route_after_verifier(state: GenerateState) -> Literal["reasoner", "discard"]:
@@ -546,14 +556,12 @@ async def execute_step(state: GenerateState, runtime: Runtime[Deps]) -> Update:
             attempts=state.attempts,
             reply=attempt.reply.strip(),
         )
-        return {"steps": [*state.steps, reply], "attempts": []}
+        return {"steps": [reply], "attempts": []}
     expected = state.trace.steps[_trace_step_index(state)]
-    env = deps.environment(state.plan.suites, state.env_state)
-    try:
-        observations = [env.execute(c) for c in attempt.calls]
-        env_state = env.snapshot()
-    finally:
-        env.close()
+    key = state.thread
+    env = deps.session(key, state.plan.suites, state.env_state, state.plan.seed)
+    deps.moved(key, None)  # until the new state is stored
+    observations = [env.execute(c) for c in attempt.calls]
     if not all(o.ok for o in observations):
         failed = next(o for o in observations if not o.ok)
         return _discard("execute", f"execute:{failed.error_type}")
@@ -568,7 +576,9 @@ async def execute_step(state: GenerateState, runtime: Runtime[Deps]) -> Update:
         cot=clean_cot(attempt),
         attempts=state.attempts,
     )
-    return {"steps": [*state.steps, step], "attempts": [], "env_state": env_state}
+    env_state = deps.store_state(key, env)
+    deps.moved(key, env_state)
+    return {"steps": [step], "attempts": [], "env_state": env_state}
 
 
 def clean_cot(attempt: ReasoningAttempt) -> str:
@@ -605,7 +615,7 @@ async def summarize(state: GenerateState, runtime: Runtime[Deps]) -> Update:
     assert state.trace is not None and state.advanced_tool is not None and state.query is not None
     setup = state.setup
     if setup is not None and setup.kind == "irrelevance":
-        return _close_turn(state, deps, summary="", usage=state.usage)
+        return _close_turn(state, deps, summary="", usage=[])
     query, steps = reasoner_view(state, deps)[0], _call_steps(state)
 
     def ask(i: int) -> Awaitable[AgentResult[str]]:
@@ -616,11 +626,8 @@ async def summarize(state: GenerateState, runtime: Runtime[Deps]) -> Update:
 
     out = await call_guarded(ask, summary_problems, deps.settings.pipeline.guard_retries)
     if out.value is None:
-        return {
-            **_discard("summarize", out.failure("guard:summary_length")),
-            "usage": [*state.usage, *out.usage],
-        }
-    return _close_turn(state, deps, summary=out.value, usage=[*state.usage, *out.usage])
+        return {**_discard("summarize", out.failure("guard:summary_length")), "usage": out.usage}
+    return _close_turn(state, deps, summary=out.value, usage=out.usage)
 
 
 def _close_turn(state: GenerateState, deps: Deps, summary: str, usage: list[TokenUsage]) -> Update:
@@ -651,7 +658,7 @@ def _close_turn(state: GenerateState, deps: Deps, summary: str, usage: list[Toke
         **extra,
     )
     return {
-        "turns": [*state.turns, turn],
+        "turns": [turn],
         "trace": None,
         "advanced_tool": None,
         "query": None,
@@ -676,8 +683,9 @@ async def finish(state: GenerateState) -> Update:
     return {"status": "kept"}
 
 
-async def discard(state: GenerateState) -> Update:
+async def discard(state: GenerateState, runtime: Runtime[Deps]) -> Update:
     """Stop the item, keeping why (stage and reason) and the attempts of a step that hit K_max."""
+    runtime.context.end_session(state.thread)
     if state.status == "discarded":
         return {}
     return _discard("reasoner", "reasoner:k_max_exhausted")

@@ -1,14 +1,19 @@
 """Graph state: schema models and JSON only, so every checkpoint round-trips.
 
-One ``GenerateState`` is one trajectory (one LangGraph thread). The environment travels as its snapshot
-(``env_state``): a resumed thread rebuilds the exact environment from it.
+One ``GenerateState`` is one trajectory (one LangGraph thread). The environment travels as the hash of
+its snapshot (``env_state``), the snapshot itself being stored once in the run's snapshot store
+(:mod:`hardgen.snapshots`): a resumed thread rebuilds the exact environment from it.
+
+Lists that only grow (usage, turns) and the logs of the current turn (steps, attempts) have LangGraph
+reducers: a node returns only what it adds, never the whole list again.
 """
 
 from __future__ import annotations
 
 import hashlib
+import operator
 import random
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import Field, JsonValue, SkipValidation
 
@@ -76,26 +81,54 @@ class TurnSetup(Model):
 Snapshot = SkipValidation[JSONDict]
 
 
+def step_log(current: list[Step], update: list[Step]) -> list[Step]:
+    """Reducer of ``steps``: an update's steps are appended; an empty update starts a new turn."""
+    return [*current, *update] if update else []
+
+
+def attempt_log(current: list[ReasoningAttempt], update: list[ReasoningAttempt]) -> list[ReasoningAttempt]:
+    """Reducer of ``attempts``: an attempt with the number of the last one replaces it (checked, then
+    diagnosed), another is appended; an empty update starts a new step."""
+    if not update:
+        return []
+    out = list(current)
+    for attempt in update:
+        if out and out[-1].attempt == attempt.attempt:
+            out[-1] = attempt
+        else:
+            out.append(attempt)
+    return out
+
+
 class GenerateState(Model):
     """The state of one trajectory's thread (Phase II + III)."""
 
     run_id: str
     plan: ItemPlan
-    env_state: Snapshot = Field(default_factory=dict, description="Environment snapshot now.")
-    initial_state: Snapshot = Field(default_factory=dict, description="Snapshot before turn 1.")
+    env_state: str = Field(default="", description="Hash of the environment's snapshot now; '' = fresh.")
+    initial_state: str = Field(default="", description="Hash of the snapshot before turn 1.")
     called: list[str] = Field(default_factory=list, description="T_called across the session (eq. 1).")
     graph_updates: Snapshot = Field(default_factory=dict, description="What sampling learned (item-local).")
-    turns: list[Turn] = Field(default_factory=list, description="Finished turns.")
+    turns: Annotated[list[Turn], operator.add] = Field(default_factory=list, description="Finished turns.")
     trace: Trace | None = None
     advanced_tool: AdvancedTool | None = None
     query: HardQuery | None = None
-    steps: list[Step] = Field(default_factory=list, description="Verified steps of the current turn.")
+    steps: Annotated[list[Step], step_log] = Field(
+        default_factory=list, description="Verified steps of the current turn."
+    )
     setup: TurnSetup | None = Field(default=None, description="The current turn's kind, when not base.")
-    attempts: list[ReasoningAttempt] = Field(default_factory=list, description="Current step's attempts.")
+    attempts: Annotated[list[ReasoningAttempt], attempt_log] = Field(
+        default_factory=list, description="Current step's attempts."
+    )
     status: Literal["running", "kept", "discarded"] = "running"
     discard_stage: str | None = None
     discard_reason: str | None = None
-    usage: list[TokenUsage] = Field(default_factory=list)
+    usage: Annotated[list[TokenUsage], operator.add] = Field(default_factory=list)
+
+    @property
+    def thread(self) -> str:
+        """The item's key (its LangGraph thread id): names its live environment and its snapshots."""
+        return f"{self.run_id}/{self.plan.item}"
 
     @property
     def turn_index(self) -> int:

@@ -24,6 +24,13 @@ denominator, with a few examples to look at:
                           asked for ("withdraw cash" paying out the whole balance)
     field_dump_summaries  closing summaries that list fields instead of answering; with the ungrammatical,
                           truncated ("... and 4 more value(s)") and cut-off ones counted apart
+    raw_field_names       queries and summaries that show raw names instead of words: snake_case identifiers
+                          that are no value ("pressure_psi"), or a field named with its unit ("the distance
+                          km is")
+    misplaced_values      turns whose query states a value with an action that does not use it ("open the
+                          workspace: percentile 99.68", where the percentile belongs to a later calculation)
+    unanswered_summaries  summaries that leave out most of what the final call returned that the user did not
+                          know already (the estimate's net cost, not just the symbol and quantity asked about)
     calls_3plus, calls_at_cap   the calls-per-trajectory distribution against the paper's Figure 3
     query_copies_description    queries that repeat a tool description's first sentence verbatim
     query_skeletons       distinct queries once their values are masked
@@ -214,6 +221,9 @@ def audit_trajectories(
             _picks(by_name["unresolved_picks"], view, context)
             _borrowed(by_name, view, context, specs)
             _summary(by_name, view)
+            _raw_names(by_name["raw_field_names"], view)
+            _misplaced(by_name["misplaced_values"], view, specs)
+            _unanswered(by_name["unanswered_summaries"], view)
             _copies(by_name["query_copies_description"], view)
             queries.append(_masked_query(view))
             context.append(view.trace)
@@ -252,6 +262,9 @@ def _new_checks(cap: int | None) -> list[Check]:
         Check("field_dump_summaries", "field-dump summaries", "summaries"),
         Check("ungrammatical_summaries", "ungrammatical summaries", "summaries"),
         Check("truncated_summaries", "summaries cut off or '... N more'", "summaries"),
+        Check("raw_field_names", "raw field names in queries and summaries", "texts"),
+        Check("misplaced_values", "values stated with an action that does not use them", "turns"),
+        Check("unanswered_summaries", "summaries that leave out the answer", "summaries"),
         Check(
             "calls_3plus",
             "trajectories with 3+ calls",
@@ -881,6 +894,147 @@ def _summary(by_name: dict[str, Check], view: _TurnView) -> None:
         by_name[name].observe(problem in problems, view.where, view.turn.summary)
 
 
+# ------------------------------------------------------------------- 7b. words, places, answers
+
+_SNAKE = re.compile(r"(?<![\w./@-])[a-z][a-z0-9]*(?:_[a-z0-9]+)+(?![\w/@-])")
+_UNIT_WORDS = frozenset(
+    {"km", "kmh", "mph", "psi", "percent", "pct", "c", "minutes", "hours", "days", "kg", "liters"}
+)
+
+
+def raw_names(text: str, values: Sequence[JsonValue], keys: Iterable[str] = ()) -> list[str]:
+    """Raw names a person would not write: snake_case identifiers that are none of ``values`` (the
+    arguments and outputs the text may quote), and output fields named with their unit ("distance km"
+    for ``distance_km``) among ``keys``."""
+    found = [m.group() for m in _SNAKE.finditer(text) if not any(_quotes(m.group(), v) for v in values)]
+    folded = text.casefold()
+    for key in keys:
+        words = _name_words(key)
+        if (
+            len(words) > 1
+            and words[-1] in _UNIT_WORDS
+            and re.search(rf"\b{re.escape(' '.join(words))}\b", folded)
+        ):
+            found.append(" ".join(words))
+    return found
+
+
+def _quotes(word: str, value: JsonValue) -> bool:
+    return isinstance(value, str) and word.casefold() in value.casefold()
+
+
+def _raw_names(check: Check, view: _TurnView) -> None:
+    values: list[JsonValue] = []
+    keys: set[str] = set()
+    for step in view.turn.steps:
+        for obs in step.observations:
+            values.extend(argument_values(obs.call.arguments).values())
+            values.extend(output_values(obs.content()).values())
+            keys.update(_INDEXES.sub("", p).rsplit(".", 1)[-1] for p in output_values(obs.content()))
+    for earlier in view.earlier:
+        values.extend(v for c in executed_trace(earlier).calls for v in argument_values(c.arguments).values())
+    for what, text in (("query", view.query), ("summary", view.turn.summary)):
+        found = raw_names(text, values, keys if what == "summary" else ())
+        check.observe(bool(found), f"{view.where} {what}", f"{found[0]!r} in: {text}" if found else "")
+
+
+_CLAUSE_START = re.compile(r"[.!?,]\s|\bthen\b|\bafter that\b|\balso\b", re.IGNORECASE)
+
+
+def misplaced_values(
+    query: str, trace: Trace, specs: dict[str, ToolSpec]
+) -> list[tuple[JsonValue, str, str]]:
+    """Values the query states with an action that neither uses them nor is fed by a call that does:
+    (the value, the call that uses it, the action it is stated with). A value's action is the last one
+    the query asks for (by its verb or description) in the same clause before the value; a value with
+    no action before it in its clause is not judged."""
+    calls = trace.calls
+    feeds: dict[int, set[int]] = {}
+    for iv in intermediate_values(trace):
+        if iv.source_call >= 0:
+            feeds.setdefault(iv.source_call, set()).add(iv.call_index)
+    folded = query.casefold()
+    found = []
+    for call in calls:
+        for value in argument_values(call.arguments).values():
+            if is_trivial(value) or not text_contains(query, value):
+                continue
+            at = folded.find(str(value).casefold())
+            if at < 0:
+                continue
+            starts = [m.end() for m in _CLAUSE_START.finditer(folded, 0, at)]
+            clause = query[starts[-1] if starts else 0 : at]
+            users = {
+                i
+                for i, c in enumerate(calls)
+                if any(values_match(value, v) for v in argument_values(c.arguments).values())
+            }
+            allowed = set(users)
+            todo = list(users)
+            while todo:
+                for nxt in feeds.get(todo.pop(), set()):
+                    if nxt not in allowed:
+                        allowed.add(nxt)
+                        todo.append(nxt)
+            mentioned = [
+                (pos, i)
+                for i, c in enumerate(calls)
+                if (pos := _mention(clause, c, specs.get(c.name))) is not None
+            ]
+            if not mentioned:
+                continue
+            last = max(pos for pos, _ in mentioned)
+            if not any(i in allowed for pos, i in mentioned if pos == last):
+                named = next(i for pos, i in mentioned if pos == last)
+                found.append((value, call.name, calls[named].name))
+    return found
+
+
+def _misplaced(check: Check, view: _TurnView, specs: dict[str, ToolSpec]) -> None:
+    found = misplaced_values(view.query, view.trace, specs)
+    text = ""
+    if found:
+        value, user, said = found[0]
+        text = f"{value!r} (for {user}) stated with {said}; query: {view.query}"
+    check.observe(bool(found), view.where, text)
+
+
+def missing_answer(summary: str, query: str, trace: Trace) -> list[JsonValue]:
+    """What the final call returned that the user did not know (no argument, nothing the query says; a
+    lookup's ids aside) and the summary does not tell, when it tells fewer than half of them (at most 3
+    are asked for); an empty list when it answers. Log-ins and log-outs answer nothing."""
+    observations = [o for o in trace.observations if o.ok]
+    final = observations[-1] if observations else None
+    output = final.output if final is not None else None
+    if (
+        final is None
+        or not isinstance(output, dict)
+        or _verb_and_object(final.call.name)[0] in _SESSION_VERBS
+    ):
+        return []
+    given = [v for c in trace.calls for v in argument_values(c.arguments).values()]
+    news = [
+        v
+        for k, v in output.items()
+        if isinstance(v, str | int | float)
+        and (final.changed_state or not _name_words(k) or _name_words(k)[-1] != "id")  # a lookup's ids
+        and not is_trivial(v)
+        and not any(values_match(v, g) for g in given)
+        and not text_contains(query, v)
+    ]
+    if not news:
+        return []
+    told = [v for v in news if text_contains(summary, v) or _stated(summary, v)]
+    needed = min(3, (len(news) + 1) // 2)
+    return [] if len(told) >= needed else [v for v in news if v not in told]
+
+
+def _unanswered(check: Check, view: _TurnView) -> None:
+    missing = missing_answer(view.turn.summary, view.query, view.trace)
+    text = f"leaves out {missing[:4]!r}: {view.turn.summary}" if missing else ""
+    check.observe(bool(missing), view.where, text)
+
+
 # ------------------------------------------------------------------------ 8-10. calls and queries
 
 
@@ -947,4 +1101,15 @@ def _diversity(by_name: dict[str, Check], masked: list[str]) -> None:
         c.count, c.total = len(grams), sum(grams.values())
 
 
-__all__ = ["Audit", "Check", "audit_run", "audit_trajectories", "rows", "summary_problems", "undoes"]
+__all__ = [
+    "Audit",
+    "Check",
+    "audit_run",
+    "audit_trajectories",
+    "misplaced_values",
+    "missing_answer",
+    "raw_names",
+    "rows",
+    "summary_problems",
+    "undoes",
+]

@@ -40,6 +40,7 @@ from dataclasses import dataclass
 from pydantic import JsonValue
 
 from hardgen.calls import ParseResult
+from hardgen.dataflow import text_contains, values_match
 from hardgen.environment.base import Environment
 from hardgen.schema import CheckVerdict, JSONDict, ToolCall, ToolSpec, canonical_json, json_type_of
 
@@ -99,6 +100,7 @@ def check_calls(
     *,
     env: Environment | None = None,
     later_steps: Sequence[Sequence[ToolCall]] | None = None,
+    stated: str = "",
 ) -> CheckVerdict:
     """Check an attempt's calls against one expected step (a parallel group).
 
@@ -111,6 +113,9 @@ def check_calls(
         later_steps: The ground-truth steps after this one, to tell ``call:wrong_order`` (a later step's
             call made too early, together with this step) and ``call:skipped_prerequisite`` (a later
             step's call made instead of this step) from plain wrong calls.
+        stated: What the user said (the query). A state match never accepts an argument that differs
+            from a value the user stated (``limit 8`` for "limit 7" gives the same leaderboard when it
+            has fewer entries, but the example would teach the model to ignore the user).
 
     Returns:
         The verdict: ``correct`` with ``matched_by`` ``"ast"`` or ``"state"``, or the first problem found.
@@ -121,6 +126,7 @@ def check_calls(
     if (
         env is not None
         and _worth_executing(predicted, expected, mismatch)
+        and not _contradicts(predicted, expected, stated)
         and _same_effect(predicted, expected, env)
     ):
         return CheckVerdict(
@@ -156,6 +162,7 @@ def check_response(
     *,
     env: Environment | None = None,
     later_steps: Sequence[Sequence[ToolCall]] | None = None,
+    stated: str = "",
 ) -> CheckVerdict:
     """:func:`check_calls` on a parsed response, or :func:`parse_error_verdict` if it did not parse."""
     if result.error is not None:
@@ -496,6 +503,22 @@ def _same_effect(predicted: Sequence[ToolCall], expected: Sequence[ToolCall], en
     finally:
         for fork in forks:
             fork.close()
+
+
+def _contradicts(predicted: Sequence[ToolCall], expected: Sequence[ToolCall], stated: str) -> bool:
+    """Whether an attempt passes, where the reference passes a value the user stated, another value the
+    user did not state (same tool, same parameter)."""
+    if not stated:
+        return False
+    for exp in expected:
+        for pred in (p for p in predicted if p.name == exp.name):
+            for param, want in exp.arguments.items():
+                got = pred.arguments.get(param)
+                if got is None or values_match(got, want) or got == want:
+                    continue
+                if text_contains(stated, want) and not text_contains(stated, got):
+                    return True
+    return False
 
 
 def _observed(env: Environment, calls: Sequence[ToolCall]) -> list[str]:

@@ -211,6 +211,54 @@ class RunConfig(Model):
             "fsyncs every commit: safe against power loss, several times slower."
         ),
     )
+    workers: int | Literal["auto"] = Field(
+        default="auto",
+        description=(
+            "Processes (or Ray actors) that run items, each with its own event loop and LLM clients and "
+            "run.concurrency items in flight. 'auto': one per core, but no more than one per 100 items "
+            "left to do (a worker takes about two seconds to start), so small runs stay in one process."
+        ),
+    )
+    executor: Literal["local", "ray"] = Field(
+        default="local",
+        description="local: worker processes on this machine; ray: Ray actors (see the ray section).",
+    )
+
+    @field_validator("workers")
+    @classmethod
+    def _workers_positive(cls, v: int | str) -> int | str:
+        if isinstance(v, int) and v < 1:
+            raise ValueError("workers must be at least 1 (or auto)")
+        return v
+
+
+class RayConfig(Model):
+    """Where ``run.executor: ray`` runs its actors."""
+
+    address: str | None = Field(
+        default=None,
+        description="ray.init(address=...): 'auto' or 'ray://head:10001' joins a cluster; None starts a "
+        "local Ray instance.",
+    )
+    num_cpus: int | None = Field(default=None, ge=1, description="CPUs of a local instance (None: all).")
+
+
+class StorageConfig(Model):
+    """Where checkpoints and results live."""
+
+    url: str | None = Field(
+        default=None,
+        description="None: SQLite files in the run directory. postgresql://user:pass@host:5432/db: "
+        "LangGraph's Postgres checkpointer and a Postgres result store, in a schema of the run's own, "
+        "so that a worker on any machine can resume any item.",
+    )
+
+    @field_validator("url")
+    @classmethod
+    def _postgres_only(cls, v: str | None) -> str | None:
+        if v is not None and not v.startswith(("postgresql://", "postgres://")):
+            raise ValueError("storage.url must be a postgresql:// URL (or absent, for SQLite files)")
+        return v
 
 
 class Settings(Model):
@@ -223,6 +271,8 @@ class Settings(Model):
     pipeline: PipelineConfig = Field(default_factory=PipelineConfig)
     agents: AgentsConfig = Field(default_factory=AgentsConfig)
     export: ExportConfig = Field(default_factory=ExportConfig)
+    ray: RayConfig = Field(default_factory=RayConfig)
+    storage: StorageConfig = Field(default_factory=StorageConfig)
 
     def identity(self) -> str:
         """A hash of everything that shapes the dataset (not concurrency, durability or export options)."""
@@ -230,6 +280,11 @@ class Settings(Model):
         data.pop("export", None)
         data["run"].pop("concurrency", None)
         data["run"].pop("durability", None)
+        # Where and how items run, and where they are stored, shape no trajectory.
+        for key in ("workers", "executor"):
+            data["run"].pop(key, None)
+        data.pop("ray", None)
+        data.pop("storage", None)
         data["agents"].pop("endpoints", None)  # limits and prices do not change the data
         if self.sampling.turn_kinds.base_only:  # runs from before turn kinds keep their identity
             data["sampling"].pop("turn_kinds", None)

@@ -93,11 +93,18 @@ def storage_error(exc: BaseException, path: Path | str) -> StorageError:
 
 
 def corrupt_message(path: Path, detail: str) -> str:
-    remedy = (
-        "delete it and run 'hardgen resume': finished items are in results.sqlite, in-flight ones start over"
-        if path.name == "checkpoints.sqlite"
-        else "restore it from a backup, or start the run again in a new --run-dir"
-    )
+    if path.name == "checkpoints.sqlite":
+        remedy = (
+            "delete it and run 'hardgen resume': finished items are in results.sqlite, in-flight ones "
+            "start over"
+        )
+    elif path.name == "snapshots.sqlite":  # the environment states the checkpoints name by hash
+        remedy = (
+            "delete it and checkpoints.sqlite, then run 'hardgen resume': finished items are in "
+            "results.sqlite, in-flight ones start over"
+        )
+    else:
+        remedy = "restore it from a backup, or start the run again in a new --run-dir"
     return f"{path} is corrupt ({detail.strip()}); {remedy}"
 
 

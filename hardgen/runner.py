@@ -5,10 +5,13 @@ Everything of one run lives in its run directory:
     config.yaml          the settings the run was started with (resume reads them back)
     graph.json           the API graph the run samples from (after Phase I's failure statistics)
     checkpoints.sqlite   LangGraph checkpoints, one thread per item (``thread_id = run_id/item``)
+    snapshots.sqlite     environment snapshots the checkpoints name by hash, stored once each
+                         (hardgen.snapshots; absent with ``durability: none``)
     results.sqlite       finished items, written once each (hardgen.store)
     graph.final.json     the graph with every item's learned updates merged in item order
     errors.log           items that raised (they are retried by ``hardgen resume``)
-    .lock                the OS file lock held by the one process working on the run
+    .lock                the OS file lock held by the one process working on the run (its worker
+                         processes, ``run.workers``, end with it: :mod:`hardgen.workers`)
 
 Faults (see :mod:`hardgen.agents.llm.faults`): an item whose endpoint failed transiently past the
 retries is *deferred*: its checkpoint stays, the cause goes into results.sqlite, and ``hardgen resume``
@@ -18,7 +21,8 @@ model-caused failures discard an item. A run directory is claimed (config.yaml w
 given up again when the start fails before any result exists (a bad suite, key, catalog, endpoint).
 
 Each item's randomness is seeded from (run seed, item index), and items never share mutable state, so
-concurrency and interruptions do not change the dataset.
+concurrency, the number of workers and interruptions do not change the dataset. With ``storage.url``
+the checkpoints and results live in PostgreSQL instead (:mod:`hardgen.storage`).
 """
 
 from __future__ import annotations
@@ -49,6 +53,7 @@ CONFIG_FILE = "config.yaml"
 GRAPH_FILE = "graph.json"
 FINAL_GRAPH_FILE = "graph.final.json"
 CHECKPOINTS_FILE = "checkpoints.sqlite"
+SNAPSHOTS_FILE = "snapshots.sqlite"
 RESULTS_FILE = "results.sqlite"
 ERRORS_FILE = "errors.log"
 FUNNEL_STAGES = ("sample", "tool_maker", "query", "reasoner", "verifier", "execute", "summarize")
@@ -70,13 +75,14 @@ def checkpoint_types() -> list[tuple[str, str]]:
 
 
 def sqlite_checkpointer(path: Path, synchronous: str = "normal") -> Any:
-    """An AsyncSqliteSaver on ``path`` in WAL mode with the given fsync policy (an async context manager)."""
+    """A :class:`~hardgen.checkpoints.LeanSqliteSaver` on ``path`` in WAL mode with the given fsync policy
+    (an async context manager)."""
     from contextlib import asynccontextmanager
 
     import aiosqlite
     from langgraph.checkpoint.serde.jsonplus import JsonPlusSerializer
-    from langgraph.checkpoint.sqlite.aio import AsyncSqliteSaver
 
+    from hardgen.checkpoints import Compressed, LeanSqliteSaver
     from hardgen.faults import check_sqlite
 
     @asynccontextmanager
@@ -84,11 +90,14 @@ def sqlite_checkpointer(path: Path, synchronous: str = "normal") -> Any:
         check_sqlite(path)
         # An explicit allow-list is enforced (types outside it are not rebuilt); with_allowlist() on the
         # default serializer would only warn.
-        serde = JsonPlusSerializer(allowed_msgpack_modules=checkpoint_types())
+        serde = Compressed(JsonPlusSerializer(allowed_msgpack_modules=checkpoint_types()))
         async with aiosqlite.connect(str(path)) as conn:
+            await conn.execute("PRAGMA busy_timeout=60000")  # worker processes share the file
             await conn.execute("PRAGMA journal_mode=WAL")
             await conn.execute(f"PRAGMA synchronous={'FULL' if synchronous == 'full' else 'NORMAL'}")
-            yield AsyncSqliteSaver(conn, serde=serde)
+            saver = LeanSqliteSaver(conn, serde=serde)  # channel values once per version
+            await saver.create_blobs_table()
+            yield saver
 
     return open_saver()
 
@@ -168,7 +177,7 @@ def to_trajectory(state: GenerateState, deps: Any) -> Trajectory:
         seed=plan.seed,
         suites=plan.suites,
         tools=shown_tools(state, turns, deps),
-        initial_state=state.initial_state,
+        initial_state=deps.snapshots.get(state.initial_state) if state.initial_state else {},
         turns=turns,
         final_state_hash=_final_hash(state, deps) if status == "kept" else "",
         status=status,
@@ -194,11 +203,11 @@ def shown_tools(state: GenerateState, turns: list[Turn], deps: Any) -> list[Any]
 
 
 def _final_hash(state: GenerateState, deps: Any) -> str:
-    env = deps.environment(state.plan.suites, state.env_state)
+    env = deps.session(state.thread, state.plan.suites, state.env_state, state.plan.seed)
     try:
         return str(env.state_hash())
     finally:
-        env.close()
+        deps.end_session(state.thread)
 
 
 class RunDir:
@@ -291,7 +300,7 @@ class Runner:
         settings: The run's settings.
         run_dir: The run directory (see the module docstring).
         checkpointer_factory: Builds the LangGraph checkpointer as an async context manager; the default
-            is ``AsyncSqliteSaver`` on ``checkpoints.sqlite``. Tests pass an in-memory one.
+            is a ``LeanSqliteSaver`` on ``checkpoints.sqlite``. Tests pass an in-memory one.
         on_progress: Called with (done, total, kept) after each finished item.
         on_live: Called with the phase's :class:`~hardgen.live.LiveFigures` when a phase starts and after
             each finished item (Phase I tools included); they are also written to ``live.json``.
@@ -316,13 +325,15 @@ class Runner:
         self.config_path = config_path
         self.dir = RunDir(run_dir)
         self.run_id = f"run-{settings.identity()}"
-        self.open_checkpointer = checkpointer_factory or self._sqlite_checkpointer
+        self.storage_url = settings.storage.url
+        self._injected = checkpointer_factory is not None or results_factory is not None
+        self._deferred_now: set[str] | None = None
+        self.workers_used: tuple[str, int] = ("here", 1)  # where the last run's items ran, and on how many
+        self.open_checkpointer = checkpointer_factory or self._default_checkpointer
         self._on_progress = on_progress
         self.keep_checkpoints = keep_checkpoints
         self._on_live = on_live
-        self.open_results = results_factory or (
-            lambda: ResultStore(self.dir.results, synchronous=self.settings.run.sqlite_synchronous)
-        )
+        self.open_results: Callable[[], Any] = results_factory or self._default_results
         self.figures: LiveFigures | None = None
         self._live_writer = LiveWriter(self.dir.path) if write_live else None
 
@@ -346,7 +357,9 @@ class Runner:
     def _publish(self, *, force: bool = False) -> None:
         assert self.figures is not None
         if self._live_writer is not None:
-            if force or self._live_writer.due():
+            if self._deferred_now is not None:
+                self.figures.deferred = len(self._deferred_now)
+            elif force or self._live_writer.due():
                 self.figures.deferred = deferred_count(self.dir.results)
             self._live_writer.maybe_write(self.figures, force=force)
         if self._on_live:
@@ -354,6 +367,35 @@ class Runner:
 
     def _sqlite_checkpointer(self) -> Any:
         return sqlite_checkpointer(self.dir.checkpoints, self.settings.run.sqlite_synchronous)
+
+    def _default_checkpointer(self) -> Any:
+        """SQLite in the run directory, or LangGraph's Postgres saver with ``storage.url``."""
+        if self.storage_url:
+            from langgraph.checkpoint.serde.jsonplus import JsonPlusSerializer
+
+            from hardgen.storage import postgres_checkpointer
+
+            serde = JsonPlusSerializer(allowed_msgpack_modules=checkpoint_types())
+            return postgres_checkpointer(self.storage_url, self.run_id, serde, self.settings.run.concurrency)
+        return self._sqlite_checkpointer()
+
+    def _default_results(self) -> Any:
+        if self.storage_url:
+            from hardgen.storage import PostgresResultStore
+
+            return PostgresResultStore(self.storage_url, self.run_id)
+        return ResultStore(self.dir.results, synchronous=self.settings.run.sqlite_synchronous)
+
+    async def _prepare_postgres(self) -> None:
+        """The run's schema and tables, created once by the run's process before any worker connects."""
+        from langgraph.checkpoint.serde.jsonplus import JsonPlusSerializer
+
+        from hardgen.storage import ensure_schema, setup_postgres_checkpoints
+
+        assert self.storage_url
+        ensure_schema(self.storage_url, self.run_id)
+        serde = JsonPlusSerializer(allowed_msgpack_modules=checkpoint_types())
+        await setup_postgres_checkpoints(self.storage_url, self.run_id, serde)
 
     # ------------------------------------------------------------------ setup
 
@@ -363,7 +405,26 @@ class Runner:
 
         agents = load_agents(self.settings.agents)
         targets = load_targets(self.settings.self_eval.targets) if self.settings.self_eval.enabled else []
-        return Deps(settings=self.settings, agents=agents, graph=self._load_graph(), targets=targets)
+        deps = Deps(settings=self.settings, agents=agents, graph=self._load_graph(), targets=targets)
+        if self.settings.run.durability != "none":
+            deps.open_snapshots = self._snapshot_store
+        return deps
+
+    def _snapshot_store(self) -> Any:
+        """The run's snapshot store (hardgen.snapshots): ``snapshots.sqlite`` in the run directory."""
+        from hardgen.faults import check_sqlite
+        from hardgen.snapshots import SqliteSnapshots
+
+        if self.storage_url:  # with the checkpoints that name them, where every worker reaches them
+            from hardgen.storage import PostgresSnapshots
+
+            return PostgresSnapshots(self.storage_url, self.run_id)
+        path = self.dir.path / SNAPSHOTS_FILE
+        check_sqlite(path)
+        try:
+            return SqliteSnapshots(path, self.settings.run.sqlite_synchronous)
+        except sqlite3.DatabaseError as exc:
+            raise storage_error(exc, path) from exc
 
     def _load_graph(self) -> Any:
         from hardgen.environment.apigraph.graph import APIGraph
@@ -414,6 +475,8 @@ class Runner:
         uses_llm = self._uses_llm()
         if uses_llm:
             self.configure_endpoints()
+        if self.storage_url and not self._injected:
+            await self._prepare_postgres()
         store = self.open_results()
         try:
             store.set_info("run_id", self.run_id)
@@ -427,9 +490,15 @@ class Runner:
             # Every run, fresh or resumed, samples from the graph as saved, never from an in-memory
             # copy that a resumed run would not have: this keeps interrupted runs identical.
             deps.graph = type(deps.graph).load(self.dir.graph)
-            return await self._generate(deps, store, plan_items(self.settings, pool))
+            summary = await self._generate(deps, store, plan_items(self.settings, pool))
+            if self.storage_url and not self._injected:
+                from hardgen.storage import copy_results
+
+                copy_results(store, self.dir.results)  # export, report, stats and audit read this copy
+            return summary
         finally:
             store.close()
+            deps.close()
             if uses_llm:
                 from hardgen.agents.llm.client import aclose_chat_models
 
@@ -452,64 +521,156 @@ class Runner:
         return any(r.impl == "llm" for r in roles)
 
     async def _generate(self, deps: Any, store: ResultStore, plans: list[ItemPlan]) -> RunSummary:
-        from hardgen.agents.base import EndpointFault
-        from hardgen.graphs.generate import build_graph
+        from hardgen.faults import StorageError
+        from hardgen.workers import Outcome, count_http, outcome_usage
 
         done = store.done_items()
         todo = [p for p in plans if p.item not in done]
-        errors = 0
-        new = 0
-        deferred: dict[str, str] = {}
-        stop: list[EndpointFault] = []
         total = len(plans)
-        finished = len(done)
-        sem = asyncio.Semaphore(self.settings.run.concurrency)
-        durability = self.settings.run.durability
-        async with self.open_checkpointer() as saver:
-            graph = build_graph(checkpointer=None if durability == "none" else saver)
+        # Counted once here, then in memory as items finish (no table scan per progress tick).
+        counts = {"finished": len(done), "kept": store.count("kept"), "errors": 0, "new": 0}
+        deferred: dict[str, str] = {}
+        stop: list[str] = []
+        deferred_now: set[str] = set(store.deferred())
+        self._deferred_now = deferred_now
 
-            async def one(plan: ItemPlan) -> None:
-                nonlocal errors, new, finished
-                async with sem:
-                    if stop:
-                        return
-                    work = f"item/{plan.item}"
-                    try:
-                        state = await self._run_item(graph, saver, deps, plan, durability)
-                    except EndpointFault as fault:
-                        defer_or_stop(fault, work, store, deferred, stop)
-                        return
-                    except (sqlite3.DatabaseError, OSError) as exc:
-                        raise storage_error(exc, self.dir.path) from exc
-                    except Exception:
-                        errors += 1
-                        self._log_error(plan.item)
-                        return
-                    if store.add(to_trajectory(state, deps), state.graph_updates or None):
-                        new += 1
-                    store.undefer(work)
-                    if not self.keep_checkpoints and durability != "none":
-                        await saver.adelete_thread(self._thread(plan.item))
-                    finished += 1
-                    self.item_done(state.usage, done=finished, kept=store.count("kept"))
-                    if self._on_progress:
-                        self._on_progress(finished, total, store.count("kept"))
-
+        def handle(outcome: Outcome) -> None:
+            work = f"item/{outcome.item}"
+            count_http(outcome)
+            if outcome.kind == "stopped":
+                stop.append(outcome.message)
+                raise RuntimeError(outcome.message)  # gather_or_stop turns it into RunStopped
+            if outcome.kind == "storage":
+                raise StorageError(outcome.message)
+            if outcome.kind == "deferred":
+                deferred[work] = outcome.message
+                deferred_now.add(work)
+                return
+            if outcome.kind == "error":
+                counts["errors"] += 1
+                self._log_error(outcome.item, outcome.message)
+                return
+            deferred_now.discard(work)
+            counts["finished"] += 1
+            if outcome.new:
+                counts["new"] += 1
+                counts["kept"] += outcome.status == "kept"
+            self.item_done(outcome_usage(outcome), done=counts["finished"], kept=counts["kept"])
             if self._on_progress:
-                self._on_progress(finished, total, store.count("kept"))
-            self.start_phase("phases II-III", total, finished, kept=store.count("kept"))
-            await gather_or_stop([one(p) for p in todo], stop)
+                self._on_progress(counts["finished"], total, counts["kept"])
+
+        if self._on_progress:
+            self._on_progress(counts["finished"], total, counts["kept"])
+        self.start_phase("phases II-III", total, counts["finished"], kept=counts["kept"])
+        await self._run_items(deps, store, todo, handle, stop)
+        self._deferred_now = None
         self._save_final_graph(deps, store)
         return RunSummary(
             run_dir=self.dir.path,
             planned=total,
             kept=store.count("kept"),
             discarded=store.count("discarded"),
-            errors=errors,
-            new=new,
+            errors=counts["errors"],
+            new=counts["new"],
             discard_reasons=store.discard_reasons(),
             deferred=deferred,
         )
+
+    def workers_for(self, todo: int) -> int:
+        """Worker processes (or Ray actors) for ``todo`` items; 1 runs them in this process."""
+        from hardgen.workers import resolve_workers
+
+        run = self.settings.run
+        if self._injected and run.executor == "local":
+            return 1  # in-memory checkpoints or results (tests, preview) cannot cross processes
+        if run.executor == "ray":
+            from hardgen.workers import start_ray
+
+            return resolve_workers(run.workers, todo, available=start_ray(self.settings))
+        return resolve_workers(run.workers, todo)
+
+    async def _run_items(
+        self, deps: Any, store: ResultStore, todo: list[ItemPlan], handle: Any, stop: list[str]
+    ) -> None:
+        """Run ``todo`` here, in worker processes or on Ray actors (``run.workers``, ``run.executor``)."""
+        from hardgen.graphs.generate import build_graph
+        from hardgen.workers import ItemWorker, dispatch
+
+        concurrency = self.settings.run.concurrency
+        durability = self.settings.run.durability
+        n = self.workers_for(len(todo)) if todo else 1
+        self.workers_used = (
+            self.settings.run.executor if n > 1 or self.settings.run.executor == "ray" else "here",
+            n,
+        )
+        if n == 1 and self.settings.run.executor == "local":
+            async with self.open_checkpointer() as saver:
+                graph = build_graph(checkpointer=None if durability == "none" else saver)
+                worker = ItemWorker(self, deps, graph, saver, store)
+                await gather_or_stop([dispatch([worker], todo, concurrency, handle)], stop)
+            return
+        if durability != "none" and not self.storage_url:
+            async with self.open_checkpointer() as saver:
+                await saver.setup()  # the tables exist before the workers open the file together
+        log.info("running %d items on %d %s workers", len(todo), n, self.settings.run.executor)
+        if self.settings.run.executor == "ray":
+            await self._run_on_ray(n, todo, handle, stop)
+        else:
+            await self._run_on_processes(n, todo, handle, stop)
+
+    def _worker_spec(self, share: int) -> Any:
+        from hardgen.workers import WorkerSpec
+
+        return WorkerSpec(
+            settings=self.settings.model_dump(mode="json"),
+            run_dir=str(self.dir.path),
+            keep_checkpoints=self.keep_checkpoints,
+            share=share,
+        )
+
+    async def _run_on_processes(self, n: int, todo: list[ItemPlan], handle: Any, stop: list[str]) -> None:
+        from hardgen.workers import ProcessWorker, dispatch, spawn_context
+
+        ctx = spawn_context()
+        spec = self._worker_spec(n)
+        loop = asyncio.get_running_loop()
+        workers = [ProcessWorker(ctx, spec, i) for i in range(n)]
+        for w in workers:
+            w.start_reading(loop)
+        clean = False
+        try:
+            await gather_or_stop([dispatch(workers, todo, self.settings.run.concurrency, handle)], stop)
+            clean = True
+        finally:
+            for w in workers:
+                if clean:
+                    w.finish()
+                else:
+                    w.proc.kill()  # like kill -9: checkpoints stay, resume continues
+
+            def stop_all() -> None:
+                for w in workers:
+                    w.stop()
+
+            await asyncio.to_thread(stop_all)
+
+    async def _run_on_ray(self, n: int, todo: list[ItemPlan], handle: Any, stop: list[str]) -> None:
+        import ray
+
+        from hardgen.workers import RayItemActor, RayWorker, dispatch
+
+        concurrency = self.settings.run.concurrency
+        actor_class: Any = ray.remote(RayItemActor).options(max_concurrency=concurrency + 1, num_cpus=1)
+        spec = self._worker_spec(n)
+        actors: list[Any] = [actor_class.remote(spec) for _ in range(n)]
+        try:
+            await gather_or_stop(
+                [dispatch([RayWorker(a, i) for i, a in enumerate(actors)], todo, concurrency, handle)], stop
+            )
+            await asyncio.gather(*(a.close.remote() for a in actors), return_exceptions=True)
+        finally:
+            for actor in actors:
+                ray.kill(actor)
 
     def _thread(self, item: int) -> str:
         return f"{self.run_id}/{item}"
@@ -531,9 +692,9 @@ class Runner:
         )
         return _finished(values, plan.item)
 
-    def _log_error(self, item: int) -> None:
+    def _log_error(self, item: int, text: str | None = None) -> None:
         """Note an item that raised in errors.log; writing the log never raises (a full disk)."""
-        text = traceback.format_exc()
+        text = text or traceback.format_exc()
         log.error("item %d raised; it will be retried by 'hardgen resume': %s", item, text.splitlines()[-1])
         try:
             with (self.dir.path / ERRORS_FILE).open("a", encoding="utf-8") as fh:
@@ -616,9 +777,21 @@ def run_status(run_dir: Path) -> dict[str, Any]:
     (``hardgen status``)."""
     rd = RunDir(run_dir)
     settings = rd.load_settings()
-    if not rd.results.exists():
+    store: Any
+    if settings.storage.url:  # the live results, not the copy made at the end of each run
+        from hardgen.storage import PostgresResultStore
+
+        store = PostgresResultStore(settings.storage.url, f"run-{settings.identity()}")
+        in_flight = lambda done: sorted(  # noqa: E731
+            {int(t.rsplit("/", 1)[1]) for t in store.in_flight_threads() if t.rsplit("/", 1)[1].isdigit()}
+            - done
+        )
+    elif not rd.results.exists():
         raise FileNotFoundError(f"{run_dir} has no results yet")
-    with ResultStore(rd.results) as store:
+    else:
+        store = ResultStore(rd.results)
+        in_flight = rd.in_flight
+    with store:
         done = store.done_items()
         self_eval = store.self_eval_results()
         return {
@@ -626,7 +799,7 @@ def run_status(run_dir: Path) -> dict[str, Any]:
             "done": len(done),
             "kept": store.count("kept"),
             "discarded": store.count("discarded"),
-            "in_flight": len(rd.in_flight(done)),
+            "in_flight": len(in_flight(done)),
             "remaining": settings.run.trajectories - len(done),
             "discard_reasons": store.discard_reasons(),
             "deferred": {w: r for w, (r, _m) in store.deferred().items()},

@@ -2,12 +2,13 @@
 
 Runs inside a throwaway venv that has llamafactory and verl (not hardgen's venv, never in CI):
 
-    python scripts/check_trainers.py EXPORTS_DIR
+    python scripts/check_trainers.py EXPORTS_DIR [MAX_PROMPT_LENGTH [SFT_MAX_LENGTH]]
 
-EXPORTS_DIR holds ``lf/`` (llamafactory), ``openai.jsonl``, ``verl/`` (parquet + reward module), as
-check_trainers.sh writes them. No model or tokenizer can be downloaded: a small byte-level BPE is
-trained on the exported text, with the tags as tokens and a Qwen3-style chat template whose generation
-prompt opens ``<think>`` (what a thinking model's template does).
+EXPORTS_DIR holds ``lf/`` (llamafactory), ``openai.jsonl``, ``verl/`` (parquet + reward module) and
+``verl-sft/`` (parquet + dataset class), as check_trainers.sh writes them. No model or tokenizer can be
+downloaded: a small byte-level BPE is trained on the exported text, with the tags as tokens and a
+Qwen3-style chat template whose generation prompt opens ``<think>`` (what a thinking model's template
+does).
 """
 
 from __future__ import annotations
@@ -62,6 +63,13 @@ Answer with one <tool_call>{"name": ..., "arguments": {...}}</tool_call> block p
 {%- if add_generation_prompt %}<|im_start|>assistant
 <think>
 {% endif -%}"""
+# The same without opening <think> in the generation prompt (as Qwen3's own template in thinking mode):
+# Verl's multi-turn SFT dataset masks the generation prompt's tokens at the start of every assistant
+# message, which must not eat the reasoning's opening tag.
+SFT_CHAT_TEMPLATE = CHAT_TEMPLATE.replace(
+    "<|im_start|>assistant\n<think>\n{% endif", "<|im_start|>assistant\n{% endif"
+)
+assert SFT_CHAT_TEMPLATE != CHAT_TEMPLATE
 
 
 def say(text: str) -> None:
@@ -230,15 +238,121 @@ def check_verl(exports: Path, tokdir: Path, max_prompt: int) -> None:
         say(f"   {label:28s} {sum(s == 1.0 for s in scores):5d} of {len(scores):5d} score 1.0")
 
 
+def _nulls(value: Any, where: str = "") -> list[str]:
+    """Paths of the null values inside a JSON-like value (what null-padding would leave)."""
+    if value is None:
+        return [where or "."]
+    if isinstance(value, dict):
+        return [p for k, v in value.items() for p in _nulls(v, f"{where}.{k}")]
+    if isinstance(value, list):
+        return [p for i, v in enumerate(value) for p in _nulls(v, f"{where}[{i}]")]
+    return []
+
+
+def check_verl_sft(exports: Path, tokdir: Path, max_length: int) -> None:
+    import pyarrow.parquet as pq
+    from omegaconf import OmegaConf
+    from transformers import AutoTokenizer
+    from verl.utils.dataset.multiturn_sft_dataset import MultiTurnSFTDataset
+    from verl.utils.import_utils import load_extern_object
+
+    parquet = sorted(glob.glob(str(exports / "verl-sft" / "*.parquet")))[0]
+    module = sorted(glob.glob(str(exports / "verl-sft" / "*_dataset.py")))[0]
+    tokenizer = AutoTokenizer.from_pretrained(str(tokdir))
+    tokenizer.chat_template = SFT_CHAT_TEMPLATE
+    seen: list[tuple[Any, Any]] = []  # (messages, tools) of every apply_chat_template call
+    render = tokenizer.apply_chat_template
+
+    def spy(conversation: Any, *args: Any, **kwargs: Any) -> Any:
+        seen.append((conversation, kwargs.get("tools")))
+        return render(conversation, *args, **kwargs)
+
+    tokenizer.apply_chat_template = spy
+    cfg = OmegaConf.create({"max_length": max_length, "truncation": "error", "pad_mode": "no_padding"})
+    rows = pq.read_table(parquet).to_pylist()
+
+    plain = MultiTurnSFTDataset(parquet_files=[parquet], tokenizer=tokenizer, config=cfg)
+    try:
+        plain[0]
+        say("== Verl MultiTurnSFTDataset without the class: row 0 loads")
+    except Exception as exc:  # what a user who forgets data.custom_cls sees
+        say(f"== Verl MultiTurnSFTDataset without the class: {type(exc).__name__}: {str(exc)[:110]}")
+
+    cls = load_extern_object(module, "HardgenSFTDataset")
+    ds = cls(parquet_files=[parquet], tokenizer=tokenizer, config=cfg)
+    say(
+        f"== Verl {cls.__name__}({Path(module).name}, a MultiTurnSFTDataset) via data.custom_cls, "
+        f"max_length {max_length}, truncation error: {len(ds)} rows"
+    )
+    lengths, intact, nulls, arg_objects, calls_total = [], 0, 0, 0, 0
+    counts = {"<tool_call>": [0, 0], "<think>": [0, 0], "<tool_response>": [0, 0]}
+    unweighted = 0
+    for i, row in enumerate(rows):
+        seen.clear()
+        item = ds[i]  # Verl tokenises message by message and asserts it equals the whole conversation
+        ids, mask = item["input_ids"].tolist(), item["loss_mask"].tolist()
+        lengths.append(len(ids))
+        tools_given = [t for _, t in seen if t is not None]
+        want = json.loads(row["tools"])
+        if tools_given and all(t == want for t in tools_given):
+            intact += 1
+        nulls += sum(len(_nulls(t)) - len(_nulls(want)) for t in tools_given)
+        # The last whole-conversation render is Verl's sanity check (the others tokenise one message each).
+        whole = [c for c, _ in seen if len(c) == len(row["messages"])][-1:]
+        for conversation in whole:
+            for m in conversation:
+                for tc in m.get("tool_calls") or []:
+                    calls_total += 1
+                    arg_objects += isinstance(tc["function"]["arguments"], dict)
+        supervised = tokenizer.decode([t for t, k in zip(ids, mask, strict=True) if k])
+        context = tokenizer.decode([t for t, k in zip(ids, mask, strict=True) if not k])
+        for tag, pair in counts.items():
+            pair[0] += supervised.count(tag)
+            pair[1] += context.count(tag)
+        unweighted += sum(len(m["tool_calls"] or []) for m in row["messages"] if m.get("weight") == 0)
+    trained = [m for r in rows for m in r["messages"] if m.get("weight") != 0]
+    n_calls = sum(len(m["tool_calls"] or []) for m in trained)
+    n_think = sum(1 for m in trained if m["reasoning_content"])
+    say(f"   every row passed Verl's sanity check; longest {max(lengths)} tokens")
+    say(
+        f"   tools reaching the chat template: identical to the export's schemas in {intact} of {len(rows)} "
+        f"rows, {nulls} null values beyond the schemas' own"
+    )
+    try:  # the alternative: tools as Arrow objects in the parquet, one struct type for every tool
+        import pyarrow as pa
+
+        padded = pa.array([json.loads(r["tools"]) for r in rows]).to_pylist()
+        extra = sum(
+            len(_nulls(p)) - len(_nulls(json.loads(r["tools"]))) for p, r in zip(padded, rows, strict=True)
+        )
+        say(f"   (as Arrow objects the same tools would carry {extra} null-padded keys)")
+    except Exception as exc:  # schemas whose keys hold different types cannot be one Arrow type at all
+        say(f"   (as Arrow objects the same tools do not load: {type(exc).__name__}: {str(exc)[:80]})")
+    say(f"   tool-call arguments reaching the template as objects: {arg_objects} of {calls_total}")
+    say(
+        f"   supervised tokens hold <tool_call> {counts['<tool_call>'][0]}x "
+        f"(calls in the export: {n_calls}), "
+        f"<think> {counts['<think>'][0]}x (reasoned steps: {n_think}), "
+        f"<tool_response> {counts['<tool_response>'][0]}x"
+    )
+    say(
+        f"   unsupervised tokens hold <tool_response> {counts['<tool_response>'][1]}x, "
+        f"<tool_call> {counts['<tool_call>'][1]}x (one per row in the system block's format line: "
+        f"{len(rows)}, plus the calls of weight-0 failed attempts: {unweighted})"
+    )
+
+
 def main() -> int:
     exports = Path(sys.argv[1])
     cutoff = int(sys.argv[2]) if len(sys.argv) > 2 else 8192
+    sft_limit = int(sys.argv[3]) if len(sys.argv) > 3 else cutoff
     tokdir = exports / "tokenizer"
     build_tokenizer(corpus_of(exports), tokdir)
     say(f"== tokenizer: byte-level BPE trained on the export, saved to {tokdir.name}/")
     check_datasets(exports)
     check_llamafactory(exports, tokdir, cutoff)
     check_verl(exports, tokdir, cutoff)
+    check_verl_sft(exports, tokdir, sft_limit)
     return 0
 
 

@@ -362,6 +362,118 @@ def test_an_answer_in_a_sentence_has_no_summary_problem() -> None:
         assert count(result, name) == 0, name
 
 
+# ------------------------------------------------------------- words, placed values, answers
+
+DRIVE: list[list[Call]] = [
+    [
+        (
+            "estimate_drive_distance",
+            {"from_zipcode": "83214", "to_zipcode": "28041"},
+            {"from_zipcode": "83214", "to_zipcode": "28041", "distance_km": 1276.9, "duration_minutes": 958},
+            False,
+        )
+    ]
+]
+
+
+@pytest.mark.parametrize(
+    ("query", "summary"),
+    [
+        (
+            "How far is it from 83214 to 28041?",
+            "The distance km is 1,276.9 and the duration minutes are 958.",
+        ),
+        (
+            "Estimate the drive for from_zipcode 83214 and 28041.",
+            "The drive is 1,276.9 km and takes 958 minutes.",
+        ),
+    ],
+)
+def test_raw_field_names_fire_on_snake_case_and_unit_labels(query: str, summary: str) -> None:
+    result = audit(trajectory(turn(0, query, DRIVE, summary=summary)))
+    assert count(result, "raw_field_names") == 1
+    assert result.check("raw_field_names").total == 2  # the query and the summary
+
+
+def test_words_and_values_are_no_raw_names() -> None:
+    steps: list[list[Call]] = [
+        [("inflate_tire", {"tire": "rear_left", "pressure_psi": 34}, {"tire": "rear_left"}, True)]
+    ]
+    plain = audit(
+        trajectory(
+            turn(
+                0,
+                "How far is it from 83214 to 28041?",
+                DRIVE,
+                summary="The drive is 1,276.9 km and takes 16 hours.",
+            ),
+            turn(
+                1, "Now pump the rear_left tire to 34 psi.", steps, summary="The rear_left tire is at 34 psi."
+            ),
+        )
+    )
+    assert count(plain, "raw_field_names") == 0  # rear_left is a value the tool takes and returns
+
+
+PERCENTILE: list[list[Call]] = [
+    [("list_workspaces", {}, {"workspaces": [{"workspace_id": "WS3", "name": "Web Growth"}]}, False)],
+    [("open_workspace", {"workspace_id": "WS3"}, {"workspace_id": "WS3"}, True)],
+    [("stats_percentile", {"column": "bounce_rate", "percentile": 99.68}, {"value": 0.514}, False)],
+]
+
+
+def test_a_value_stated_with_an_action_that_does_not_use_it_fires() -> None:
+    bad = "Could you open the analytics workspace: percentile 99.68? Use the workspace named Web Growth."
+    result = audit(trajectory(turn(0, bad, PERCENTILE)))
+    assert count(result, "misplaced_values") == 1
+    assert "99.68" in str(result.check("misplaced_values").examples[0]["text"])
+
+
+def test_a_value_stated_with_its_own_action_is_not_misplaced() -> None:
+    good = "Open the Web Growth workspace, then work out the 99.68th percentile of the bounce rate column."
+    assert count(audit(trajectory(turn(0, good, PERCENTILE))), "misplaced_values") == 0
+    city: list[list[Call]] = [
+        [("get_zipcode", {"city": "Ashford Bay"}, {"zipcode": "28041"}, False)],
+        [("find_nearest_airport", {"zipcode": "28041"}, {"airport_code": "ASB"}, False)],
+    ]
+    fed = "Find the nearest airport to the city Ashford Bay."  # the city feeds the airport search
+    assert count(audit(trajectory(turn(0, fed, city))), "misplaced_values") == 0
+
+
+ORDER_COST: list[list[Call]] = [
+    [
+        (
+            "estimate_order_cost",
+            {"symbol": "TLKN", "quantity": 30},
+            {
+                "symbol": "TLKN",
+                "side": "buy",
+                "quantity": 30,
+                "price": 28.64,
+                "gross": 859.2,
+                "commission": 4.95,
+                "net": 864.15,
+            },
+            False,
+        )
+    ]
+]
+
+
+def test_a_summary_that_leaves_out_the_answer_fires() -> None:
+    query = "What would 30 shares of TLKN cost?"
+    dump = "The symbol is TLKN, the side is buy, the quantity is 30 and the price is 28.64."
+    result = audit(trajectory(turn(0, query, ORDER_COST, summary=dump)))
+    assert count(result, "unanswered_summaries") == 1
+    assert "864.15" in str(result.check("unanswered_summaries").examples[0]["text"])
+
+
+def test_a_summary_that_answers_is_quiet() -> None:
+    query = "What would 30 shares of TLKN cost?"
+    answer = "The order would come to 864.15 in total: 30 shares at 28.64, plus 4.95 commission."
+    assert count(audit(trajectory(turn(0, query, ORDER_COST, summary=answer))), "unanswered_summaries") == 0
+
+
 # ------------------------------------------------------------------- calls and diversity
 
 

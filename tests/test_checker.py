@@ -463,3 +463,21 @@ def test_an_argument_equal_to_the_reference_is_not_rechecked_against_a_spec_it_b
     assert other.error_type == "call:wrong_type"
     city = check_calls([call("find_provider", city="Berkeley", is_unisex=True)], expected, specs)
     assert city.error_type == "call:wrong_value" and city.error_location == "find_provider.city"
+
+
+def test_a_state_match_never_accepts_a_value_the_user_stated_otherwise() -> None:
+    """The leaderboard with limit 8 equals the one with limit 7 when a game has fewer players, but the
+    user said 7: the example would teach the model to ignore them (issue 12)."""
+    env = Environment.from_suites(["games"])
+    specs = {s.name: s for s in env.specs}
+    board = env.execute(ToolCall(name="game_get_leaderboard", arguments={"game_id": "G04", "limit": 50}))
+    assert isinstance(board.output, dict) and isinstance(board.output["entries"], list)
+    assert len(board.output["entries"]) < 7  # so limits 7 and 8 give the same result
+    expected = [ToolCall(name="game_get_leaderboard", arguments={"game_id": "G04", "limit": 7})]
+    attempt = [ToolCall(name="game_get_leaderboard", arguments={"game_id": "G04", "limit": 8})]
+    silent = check_calls(attempt, expected, specs, env=env)
+    assert silent.correct and silent.matched_by == "state"
+    said = check_calls(attempt, expected, specs, env=env, stated="Show me the top 7 of Tactics Tower.")
+    assert not said.correct and said.error_type == "call:wrong_value"
+    unsaid = check_calls(attempt, expected, specs, env=env, stated="Show me the Tactics Tower board.")
+    assert unsaid.correct  # a value the user never gave is no contradiction

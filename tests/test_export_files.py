@@ -26,7 +26,13 @@ from hardgen.verify import verify_file, verify_path
 from tests.fixtures_trajectories import RUN_ID, all_trajectories, write_run
 
 RUN_NAME = f"hardgen_{RUN_ID}"
-OUTPUTS = {"llamafactory": "lf", "openai": "o.jsonl", "verl": "v.parquet", "hf": "hf"}
+OUTPUTS = {
+    "llamafactory": "lf",
+    "openai": "o.jsonl",
+    "verl": "v.parquet",
+    "verl-sft": "s.parquet",
+    "hf": "hf",
+}
 
 
 @pytest.fixture(scope="module")
@@ -37,7 +43,7 @@ def run_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 # ----------------------------------------------------------------------------- manifest and atomicity
 
 
-@pytest.mark.parametrize("fmt", ["llamafactory", "openai", "verl", "hf"])
+@pytest.mark.parametrize("fmt", ["llamafactory", "openai", "verl", "verl-sft", "hf"])
 def test_every_export_has_a_manifest_that_verify_checks(run_dir: Path, tmp_path: Path, fmt: str) -> None:
     result = export_run(run_dir, fmt, tmp_path / OUTPUTS[fmt])
     manifest = json.loads(result.manifest.read_text(encoding="utf-8"))
@@ -49,7 +55,7 @@ def test_every_export_has_a_manifest_that_verify_checks(run_dir: Path, tmp_path:
     assert not [p for p in result.manifest.parent.iterdir() if ".partial-" in p.name]
 
 
-@pytest.mark.parametrize("fmt", ["llamafactory", "openai", "verl"])
+@pytest.mark.parametrize("fmt", ["llamafactory", "openai", "verl", "verl-sft"])
 def test_a_truncated_file_is_reported_as_truncated(run_dir: Path, tmp_path: Path, fmt: str) -> None:
     data = export_run(run_dir, fmt, tmp_path / OUTPUTS[fmt]).files[0]
     raw = data.read_bytes()
@@ -331,3 +337,61 @@ def test_llamafactory_python_style_teaches_the_python_list(run_dir: Path, tmp_pa
         assert all(r == "assistant" for r in roles[1::2])
     report = verify_file(data)
     assert report.ok and (report.trajectories, report.steps, report.calls) == (3, 9, 14)
+
+
+# ------------------------------------------------------------------------------- Verl multi-turn SFT
+
+
+def _verl_rows(parquet: Path) -> list[dict[str, Any]]:
+    """The rows as Verl's MultiTurnSFTDataset reads them (pandas with the pyarrow backend)."""
+    import pandas as pd
+
+    frame = pd.read_parquet(parquet, dtype_backend="pyarrow")
+    return [frame.iloc[i].to_dict() for i in range(len(frame))]
+
+
+def test_verl_sft_rows_reach_the_chat_template_as_it_expects(run_dir: Path, tmp_path: Path) -> None:
+    from transformers import PreTrainedTokenizerFast
+
+    from hardgen.export.common import openai_tools
+    from hardgen.store import ResultStore
+
+    result = export_run(run_dir, "verl-sft", tmp_path / "sft")
+    parquet, module_path = result.files
+    assert module_path.name == f"{RUN_NAME}_dataset.py" and result.records == 3
+    module = _load(module_path)  # the copy beside the parquet, without Verl installed
+    with pytest.raises(ModuleNotFoundError, match="verl"):
+        module.HardgenSFTDataset  # noqa: B018  (Verl's class is built on first use, where Verl is)
+    with ResultStore(run_dir / "results.sqlite") as store:
+        kept = list(store.trajectories("kept"))
+    corpus = [json.dumps(r, default=str) for r in _verl_rows(parquet)]
+    tok = PreTrainedTokenizerFast.from_pretrained(str(_tiny_tokenizer(tmp_path / "tok", corpus)))
+    for row, t in zip(_verl_rows(parquet), kept, strict=True):
+        # What Verl's own class would hand transformers: the tools as one string, which it refuses.
+        with pytest.raises(ValueError, match="Tools should either be a JSON schema"):
+            tok.apply_chat_template([{"role": "user", "content": "x"}], tools=row["tools"], tokenize=False)
+        messages, tools = module.chat_inputs(row["messages"], row["tools"])
+        assert tools == json.loads(json.dumps(openai_tools(t.tools)))  # every tool, no key added
+        steps = [s for turn in t.turns for s in turn.steps]
+        with_calls = [m for m in messages if m.get("tool_calls")]
+        assert [m["reasoning_content"] for m in with_calls] == [s.cot for s in steps]
+        assert [[tc["function"]["arguments"] for tc in m["tool_calls"]] for m in with_calls] == [
+            [c.arguments for c in s.calls] for s in steps
+        ]
+        for m in messages:  # no unused key: a template testing `"tool_calls" in m` must not see a null
+            assert all(v is not None for k, v in m.items() if k != "content"), m
+        assert {m["role"] for m in messages} == {"user", "assistant", "tool"}
+        text = tok.apply_chat_template(messages, tools=tools, tokenize=False)
+        for tool in tools:
+            assert json.dumps(tool, ensure_ascii=False) in text
+        for step in steps:
+            for c in step.calls:
+                assert json.dumps({"name": c.name, "arguments": c.arguments}, ensure_ascii=False) in text
+    report = verify_file(parquet)
+    assert report.format == "verl-sft" and report.ok
+    assert (report.trajectories, report.steps, report.calls) == (3, 9, 14)
+    res = CliRunner().invoke(
+        app, ["export", str(run_dir), "--format", "verl-sft", "-o", str(tmp_path / "cli.parquet")]
+    )
+    assert res.exit_code == 0, res.output
+    assert re.search(r"Verl data.max_length .* >= \d+ keeps every record whole", res.output)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import itertools
 import random
+import re
 from collections import Counter
 from collections.abc import Sequence
 from functools import cache
@@ -33,6 +34,8 @@ from hardgen.agents.offline import (
     OfflineToolMaker,
     OfflineVerifier,
 )
+from hardgen.agents.offline.target import summarize
+from hardgen.audit import misplaced_values, missing_answer, raw_names
 from hardgen.calls import parse_response
 from hardgen.checker import check_calls
 from hardgen.config import AgentConfig, ConfigError, TargetConfig
@@ -44,6 +47,7 @@ from hardgen.guards import advanced_tool_problems, hint_problems, query_problems
 from hardgen.schema import (
     AdvancedTool,
     HardQuery,
+    Observation,
     ReasoningAttempt,
     Step,
     ToolCall,
@@ -540,7 +544,7 @@ async def test_summary_reports_the_results_of_the_turn() -> None:
     result = await OfflineSummarizer(config(), "summarizer").summarize(SummaryInput(query=query, steps=steps))
     booking = trace.steps[-1].observations[0].output
     assert isinstance(booking, dict)
-    assert str(booking["booking_id"]) in result.value and "booked the flight" in result.value
+    assert str(booking["booking_id"]) in result.value and "flight is booked" in result.value
     assert result.raw.startswith("<think>") and result.raw.endswith(result.value)
     assert result.usage[0].role == "summarizer"
 
@@ -582,3 +586,54 @@ async def test_target_model_succeeds_on_a_single_call_and_fails_on_a_chain() -> 
     fare = execute(["travel"], TRAVEL["fare_between_cities"])
     made, reached = await act_until_done(fare, ["travel"])
     assert len(made) == 1 and not reached
+
+
+# ------------------------------------------------------------------------ English (issue 12)
+
+
+async def test_a_query_states_each_value_with_the_action_that_uses_it() -> None:
+    """The percentile belongs to the calculation, not to opening the workspace; the goals come in the
+    order of the calls and no raw field name shows."""
+    trace = execute(
+        ["analytics"],
+        [
+            [("analytics_list_workspaces", {})],
+            [("analytics_open_workspace", {"workspace_id": "WS3"})],
+            [("dataset_list", {})],
+            [("stats_percentile", {"dataset_id": "ds_web_traffic", "column": "sessions", "percentile": 90})],
+        ],
+    )
+    specs = specs_of(["analytics"])
+    for seed in range(4):
+        _, query = await phase2(trace, primitive(trace, specs), seed)
+        text = query.text
+        assert "90th percentile" in text, text
+        assert text.index("open") < text.index("percentile"), text
+        assert misplaced_values(text, trace, specs) == [] and raw_names(text, ["sessions"]) == [], text
+
+
+async def test_a_summary_leads_with_what_was_asked_for() -> None:
+    """An order estimate answers with the net cost (what it would come to), not the symbol and quantity
+    the user gave; the drive's length and time come with their units."""
+    order = execute(["trading"], [[("estimate_order_cost", {"symbol": "TLKN", "quantity": 30})]])
+    net = order.observations[-1].output
+    assert isinstance(net, dict)
+    text, _ = summarize([order.observations], random.Random(0), "What would 30 TLKN shares cost?")
+    assert text.startswith(f"The order would come to {net['net']}"), text
+    assert missing_answer(text, "What would 30 TLKN shares cost?", order) == []
+    drive = execute(
+        ["vehicle"], [[("estimate_drive_distance", {"from_zipcode": "83214", "to_zipcode": "28041"})]]
+    )
+    text, _ = summarize([drive.observations], random.Random(0))
+    assert re.fullmatch(
+        r"The drive is [\d,.]+ km and takes (about \d+ hours|\d+ hours?( \d+ minutes)?)\.", text
+    ), text
+    unknown = Observation(
+        call=ToolCall(name="route_estimate", arguments={"origin": "Rivermist"}),
+        ok=True,
+        output={"origin": "Rivermist", "distance_km": 1276.9, "duration_minutes": 958, "charged": 3.5},
+        changed_state=False,
+    )
+    text, _ = summarize([[unknown]], random.Random(0))  # a tool the phrase book does not know
+    assert text == "The distance is 1,276.9 km, the duration is 958 minutes and 3.5 was charged.", text
+    assert raw_names(text, ["Rivermist"], ["distance_km", "duration_minutes"]) == []

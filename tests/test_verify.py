@@ -25,7 +25,13 @@ from hardgen.verify import (
 )
 from tests.fixtures_trajectories import SUITES, write_run
 
-OUTPUTS = {"llamafactory": "lf", "openai": "o.jsonl", "verl": "v.parquet", "hf": "hf"}
+OUTPUTS = {
+    "llamafactory": "lf",
+    "openai": "o.jsonl",
+    "verl": "v.parquet",
+    "verl-sft": "s.parquet",
+    "hf": "hf",
+}
 
 
 @pytest.fixture(scope="module")

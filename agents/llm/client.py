@@ -18,6 +18,12 @@ Decisions (each covered by tests against a real local HTTP server):
   them in ``AIMessage.additional_kwargs["reasoning_content"]``.
 * **max_tokens**: ``ChatOpenAI`` sends ``max_completion_tokens``, which Ollama ignores; servers other than
   api.openai.com get ``max_tokens`` (understood by vLLM, SGLang and Ollama).
+* **Connections**: every role of one endpoint (base URL) shares one ``httpx`` client per event loop, passed
+  to ``ChatOpenAI`` as ``http_async_client``: whatever their model parameters, roles reuse each other's
+  pooled connections, and the pool keeps as many idle connections alive as the endpoint's concurrency
+  limit allows requests in flight (no connection is closed and reopened between two waves of requests).
+  An ``https`` endpoint speaks HTTP/2 when the ``h2`` package is installed (``pip install hardgen[http2]``);
+  plain ``http`` (a local vLLM or SGLang) stays on HTTP/1.1, which those servers speak.
 * **Concurrency**: one ``asyncio.Semaphore`` per endpoint (base URL) and event loop caps the requests in
   flight to a server, whichever roles share it. The runner passes
   ``settings.agents.max_concurrency_per_endpoint`` to :func:`set_default_endpoint_limit`; a role's
@@ -160,9 +166,7 @@ def make_chat_model(config: AgentConfig) -> ChatOpenAI:
     if model is None:
         extra: dict[str, Any] = {}
         if loop is not None:
-            extra["http_async_client"] = openai.DefaultAsyncHttpxClient(
-                event_hooks={"response": [_response_hook(base_url)]}
-            )
+            extra["http_async_client"] = _endpoint_http_client(loop, base_url)
         model = ReasoningChatOpenAI(
             model=config.model,
             base_url=base_url,
@@ -180,19 +184,67 @@ def make_chat_model(config: AgentConfig) -> ChatOpenAI:
     return model
 
 
+_HTTP_CLIENTS: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[str, Any]] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def _endpoint_http_client(loop: asyncio.AbstractEventLoop, base_url: str) -> Any:
+    """The one HTTP client of ``base_url`` on ``loop``, shared by every chat model of that endpoint."""
+    clients = _HTTP_CLIENTS.setdefault(loop, {})
+    client = clients.get(base_url)
+    if client is None or client.is_closed:
+        defaults = openai.DEFAULT_CONNECTION_LIMITS
+        keepalive = max(defaults.max_keepalive_connections or 0, endpoint_limit(base_url))
+        # type(defaults): the Limits class of whichever httpx package this openai SDK is built on.
+        limits = type(defaults)(
+            max_connections=max(defaults.max_connections or 0, keepalive),
+            max_keepalive_connections=keepalive,
+            keepalive_expiry=defaults.keepalive_expiry,
+        )
+        client = clients[base_url] = openai.DefaultAsyncHttpxClient(
+            http2=http2_available(base_url),
+            limits=limits,
+            event_hooks={"response": [_response_hook(base_url)]},
+        )
+    return client
+
+
+def http2_available(base_url: str) -> bool:
+    """Whether requests to ``base_url`` go over HTTP/2: an ``https`` endpoint with ``h2`` installed
+    (HTTP/2 is negotiated over TLS; a server that declines it is spoken to in HTTP/1.1)."""
+    if urlparse(base_url).scheme != "https":
+        return False
+    try:
+        import h2  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
 async def aclose_chat_models() -> None:
     """Close the HTTP connections of the running loop's chat models (call before the loop ends)."""
-    models = _LOOP_MODELS.pop(asyncio.get_running_loop(), {})
-    for model in models.values():
-        client = model.http_async_client
-        if client is not None:
-            await client.aclose()
+    loop = asyncio.get_running_loop()
+    _LOOP_MODELS.pop(loop, None)
+    _GENERATION[0] += 1  # the models roles remember hold the closed clients
+    for client in _HTTP_CLIENTS.pop(loop, {}).values():
+        await client.aclose()
+
+
+_GENERATION = [0]  # bumped by clear_model_cache: models remembered by a role are stale after it
+
+
+def model_generation() -> int:
+    """A number that changes whenever :func:`clear_model_cache` forgets the models."""
+    return _GENERATION[0]
 
 
 def clear_model_cache() -> None:
-    """Forget every cached chat model (tests; a changed API key)."""
+    """Forget every cached chat model and HTTP client (tests; a changed API key)."""
     _MODELS.clear()
     _LOOP_MODELS.clear()
+    _HTTP_CLIENTS.clear()
+    _GENERATION[0] += 1
 
 
 # ------------------------------------------------------------------------------------ concurrency

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import weakref
 from collections.abc import Callable
 from typing import TypeVar
 
@@ -25,6 +27,7 @@ from hardgen.agents.llm.client import (
     answer_problem,
     call_model,
     make_chat_model,
+    model_generation,
     resolve_base_url,
     set_endpoint_limit,
 )
@@ -118,11 +121,25 @@ class _LLMRole:
             except TypeError as exc:
                 raise ConfigError(f"options.circuit_breaker: {exc}") from None
         make_chat_model(config)  # a bad model name or a missing key fails here, at start-up
+        self._remembered: tuple[weakref.ref[asyncio.AbstractEventLoop], int, ChatOpenAI] | None = None
 
     @property
     def model(self) -> ChatOpenAI:
-        """The chat model (cached per endpoint, parameters and event loop by the factory)."""
-        return make_chat_model(self.config)
+        """The chat model (cached per endpoint, parameters and event loop by the factory, and remembered
+        here for the running loop: the factory's key costs more than the rest of a call's own code)."""
+        try:
+            loop: asyncio.AbstractEventLoop | None = asyncio.get_running_loop()
+        except RuntimeError:
+            loop = None
+        remembered = self._remembered
+        if remembered is not None:
+            loop_ref, generation, model = remembered
+            if loop_ref() is loop and generation == model_generation():
+                return model
+        model = make_chat_model(self.config)
+        if loop is not None:
+            self._remembered = (weakref.ref(loop), model_generation(), model)
+        return model
 
     def _request_args(self, seed: int) -> dict[str, int]:
         return {"seed": seed} if self.send_seed else {}

@@ -1,16 +1,22 @@
-"""What the offline Reasoner knows about its tools: specs, value producers and requirements (eq. 1).
+"""What the offline agents know about their tools: specs, value producers, requirements (eq. 1), phrases.
 
 It reads the tools the way the pipeline's API graph does
 (:class:`~hardgen.environment.apigraph.graph.APIGraph` over every tool of the suites involved, with their
 declared dependencies and those inferred from schemas), so that its idea of which calls are legal after
-which is the sampler's.
+which is the sampler's. The phrase book (``phrases.yaml``) says, for every built-in tool, how a user asks for
+its result and how the assistant tells it.
 """
 
 from __future__ import annotations
 
+import functools
+import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from importlib import resources
 from typing import TYPE_CHECKING
+
+import yaml
 
 from hardgen.environment.base import Suite
 from hardgen.schema import ToolSpec, canonical_json
@@ -96,3 +102,52 @@ def _suite_graph(specs: tuple[ToolSpec, ...]) -> tuple[APIGraph, frozenset[tuple
             _GRAPHS.clear()
         _GRAPHS[key] = (graph, declared)
     return _GRAPHS[key]
+
+
+# ------------------------------------------------------------------------------------- phrase book
+
+
+@dataclass(frozen=True)
+class Phrase:
+    """How a user asks for a tool's result and how the assistant tells it (``phrases.yaml``).
+
+    ``goal`` is an imperative without values ("find the airport nearest to a place"); ``ask`` the same
+    with the tool's own parameters as slots ("add {a} and {b}"); ``joiner`` the word before the values
+    a user states with the goal; ``tell`` the answer with the output's fields as slots.
+    """
+
+    goal: str
+    ask: str = ""
+    joiner: str = "for"
+    tell: str = ""
+
+    def slots(self, template: str) -> list[str]:
+        return _SLOT.findall(template)
+
+    def ask_slots(self) -> list[str]:
+        return [s.split("|", 1)[0] for s in self.slots(self.ask)]
+
+
+_SLOT = re.compile(r"\{([A-Za-z0-9_.|]+)\}")
+
+
+@functools.cache
+def _phrase_book() -> dict[str, Phrase]:
+    raw = yaml.safe_load(
+        resources.files("hardgen.agents.offline").joinpath("phrases.yaml").read_text("utf-8")
+    )
+    book: dict[str, Phrase] = {}
+    for name, entry in (raw or {}).items():
+        if isinstance(entry, dict) and isinstance(entry.get("goal"), str):
+            book[str(name)] = Phrase(
+                goal=entry["goal"],
+                ask=str(entry.get("ask", "")),
+                joiner=str(entry.get("with", "for")),
+                tell=str(entry.get("tell", "")),
+            )
+    return book
+
+
+def phrase_for(tool: str) -> Phrase | None:
+    """The phrase book's entry of a built-in tool (None for tools of catalogs, MCP servers and BFCL)."""
+    return _phrase_book().get(tool)

@@ -15,8 +15,10 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
+from lemminflect import getInflection, getLemma
 from pydantic import JsonValue
 
+from hardgen.agents.offline.book import phrase_for
 from hardgen.agents.offline.text import (
     ORDINALS,
     ROLE_LABEL,
@@ -34,13 +36,16 @@ from hardgen.agents.offline.text import (
     role_of,
     schema_types,
     singular,
+    unit_of,
     upper_first,
     verb_phrase,
+    with_unit,
     words,
 )
 from hardgen.dataflow import (
     ExternalInput,
     IntermediateValue,
+    argument_values,
     carried_values,
     external_inputs,
     hidden_values,
@@ -237,7 +242,12 @@ def _downstream_role(flow: _Flow, call_index: int, param: str, depth: int = 0) -
 
 
 def _sinks(trace: Trace, flow: _Flow) -> list[str]:
-    """The goals, in the order of the calls: every tool whose result no later call consumes, and the last.
+    """The goals' tools, in the order of the calls (see :func:`_sink_calls`)."""
+    return [trace.calls[i].name for i in _sink_calls(trace, flow)]
+
+
+def _sink_calls(trace: Trace, flow: _Flow) -> list[int]:
+    """The goals, in the order of the calls: every call whose result no later call consumes, and the last.
 
     Every goal must be asked for: a call the query does not request would teach a model to act
     unprompted (log out, cancel, delete). Only a log-in stays implicit: it is a prerequisite, and the
@@ -248,7 +258,7 @@ def _sinks(trace: Trace, flow: _Flow) -> list[str]:
         return []
     consumed = {iv.source_call for iv in flow.intermediate if iv.source_call >= 0}
     observations = trace.observations
-    goals: list[str] = []
+    goals: list[int] = []
     for i, call in enumerate(calls):
         if i < len(calls) - 1 and is_login_tool(call.name):
             continue
@@ -261,8 +271,8 @@ def _sinks(trace: Trace, flow: _Flow) -> list[str]:
             and not _writes(call.name, observations[i] if i < len(observations) else None)
         ):
             continue
-        if call.name not in goals:
-            goals.append(call.name)
+        if all(calls[g].name != call.name for g in goals):
+            goals.append(i)
     # In the order the calls happen: a request that asks for the last action first contradicts the calls.
     return goals
 
@@ -344,14 +354,32 @@ _SYNONYMS = {
 
 
 @dataclass
+class _Goal:
+    """One action the user asks for: the call, how it is said, and the values stated with it."""
+
+    call: int
+    tool: str
+    intent: str = ""
+    values: list[AdvancedParameter] = field(default_factory=list)
+    joiner: str = "for"
+
+
+@dataclass
 class _Parts:
     """What a query is made of."""
 
-    intent: str
-    details: list[AdvancedParameter]
+    goals: list[_Goal]
     accounts: list[tuple[AdvancedParameter | None, AdvancedParameter]]
     cues: list[str]
     domain: str
+
+    @property
+    def intent(self) -> str:
+        return join_words([g.intent for g in self.goals])
+
+    @property
+    def details(self) -> list[AdvancedParameter]:
+        return [p for g in self.goals for p in g.values]
 
 
 def make_hard_query(
@@ -364,22 +392,28 @@ def make_hard_query(
 ) -> tuple[HardQuery, str]:
     """A fluent request that needs the whole chain; returns the query and the reasoning behind it.
 
-    The text is checked with the query guard (no tool named, no intermediate value, every external
-    input stated); a template that fails is replaced by another one.
+    Each action the user asks for is said in the user's words (the phrase book's entry of its tool, else
+    words drawn from its name and description), in the order the calls happen, with the values that
+    action needs stated beside it. The text is checked with the query guard (no tool named, no
+    intermediate value, every external input stated); a template that fails is replaced by another one.
     """
     specs = {s.name: s for s in tools}
     names = list(dict.fromkeys([*specs, *tool.primitive_tools, *_suite_tools(tools)]))
     flow = _Flow.of(trace, context)
-    sinks = [s for s in _sinks(trace, flow) if s in specs]
-    intents = [i for i in (_intent(specs[s], names, rng) for s in sinks) if i]
+    details, accounts = _split_credentials(tool.parameters, trace)
+    flags: dict[int, list[AdvancedParameter]] = {}
+    goals = _goals(trace, flow, details, specs, names, rng, flags)
+    cues = _selection_cues(trace, flow, specs, flags)
+    for unsaid in flags.values():  # a flag of a lookup no cue speaks of goes with the last goal
+        if goals and not any(_phrase(p, 0) in " ".join(cues) for p in unsaid):
+            goals[-1].values.extend(unsaid)
     parts = _Parts(
-        intent=join_words(list(dict.fromkeys(intents))) or _fallback_intent(tool),
-        details=[],
-        accounts=[],
-        cues=_selection_cues(trace, flow),
-        domain=next((specs[s].domain for s in sinks if specs[s].domain), ""),
+        goals=goals
+        or [_Goal(call=len(trace.calls) - 1, tool="", intent=_fallback_intent(tool), values=details)],
+        accounts=accounts,
+        cues=cues,
+        domain=next((specs[g.tool].domain for g in goals if g.tool in specs and specs[g.tool].domain), ""),
     )
-    parts.details, parts.accounts = _split_credentials(tool.parameters, trace)
     best: tuple[HardQuery, str] | None = None
     for attempt in range(6):
         query = HardQuery(text=_compose(parts, history_len, rng), advanced_tool=tool.name)
@@ -389,9 +423,115 @@ def make_hard_query(
             return query, cot
         best = best or (query, cot)
         if attempt == 2:
-            parts.intent = _fallback_intent(tool)
+            for goal in parts.goals:
+                goal.intent = _generic_intent(specs[goal.tool], names) if goal.tool in specs else goal.intent
     assert best is not None
     return best
+
+
+def _goals(
+    trace: Trace,
+    flow: _Flow,
+    details: list[AdvancedParameter],
+    specs: dict[str, ToolSpec],
+    names: Sequence[str],
+    rng: random.Random,
+    source_flags: dict[int, list[AdvancedParameter]] | None = None,
+) -> list[_Goal]:
+    """The actions asked for, in call order, each with the values that reach it: a value is stated with
+    the first goal its consuming call leads to (itself, or a call its output feeds), so that a value is
+    never said with an action it has nothing to do with."""
+    calls = trace.calls
+    indexes = [i for i in _sink_calls(trace, flow) if calls[i].name in specs]
+    goals = [_Goal(call=i, tool=calls[i].name) for i in indexes]
+    if not goals:
+        return []
+    flags = source_flags if source_flags is not None else {}
+    feeds: dict[int, set[int]] = {}
+    for iv in flow.intermediate:
+        if iv.source_call >= 0:
+            feeds.setdefault(iv.source_call, set()).add(iv.call_index)
+    for param in details:
+        consumer = _consumer(trace, param)
+        if isinstance(param.value, bool) and consumer not in indexes:
+            flags.setdefault(consumer, []).append(param)  # said with the list it changes (see the cues)
+            continue
+        reach = _reachable(consumer, feeds)
+        goal = next((g for g in goals if g.call in reach), None)
+        goal = goal or next((g for g in goals if g.call >= consumer), goals[-1])
+        goal.values.append(param)
+    for goal in goals:
+        _say(goal, calls[goal.call].arguments, specs[goal.tool], names, rng)
+    return goals
+
+
+def _consumer(trace: Trace, param: AdvancedParameter) -> int:
+    """The call an advanced tool's parameter feeds: the first whose argument of the same name (or of a
+    name it shares a word with) has its value, else the first with its value anywhere (a small number
+    such as 1 may be the argument of several calls)."""
+    own = set(words(param.name))
+    for index, call in enumerate(trace.calls):
+        for key, value in call.arguments.items():
+            if (key == param.name or own & set(words(key))) and _same(param.value, value):
+                return index
+    for index, call in enumerate(trace.calls):
+        if any(
+            values_match(param.value, v) or param.value == v for v in argument_values(call.arguments).values()
+        ):
+            return index
+        if any(values_match(param.value, v) or param.value == v for v in call.arguments.values()):
+            return index
+    return len(trace.calls) - 1
+
+
+def _same(a: JsonValue, b: JsonValue) -> bool:
+    return values_match(a, b) or (a == b and type(a) is type(b))
+
+
+def _reachable(start: int, feeds: dict[int, set[int]]) -> set[int]:
+    seen = {start}
+    todo = [start]
+    while todo:
+        for nxt in feeds.get(todo.pop(), set()):
+            if nxt not in seen:
+                seen.add(nxt)
+                todo.append(nxt)
+    return seen
+
+
+def _say(
+    goal: _Goal, arguments: dict[str, JsonValue], spec: ToolSpec, names: Sequence[str], rng: random.Random
+) -> None:
+    """How the user asks for this action: the phrase book's ``ask`` with its slots filled by the values
+    stated for this very call, else its ``goal`` followed by the values; a tool the book does not know
+    is phrased from its name and description."""
+    phrase = phrase_for(goal.tool)
+    if phrase is None:
+        goal.intent = _intent(spec, names, rng) or _generic_intent(spec, names)
+        return
+    goal.joiner = phrase.joiner
+    slots = phrase.ask_slots()
+    if slots:
+        filled: dict[str, AdvancedParameter] = {}
+        for slot in slots:
+            value = arguments.get(slot)
+            mine = next((p for p in goal.values if value is not None and _same(p.value, value)), None)
+            if mine is None or mine in filled.values():
+                break
+            filled[slot] = mine
+        else:
+            text = phrase.ask
+            for slot, param in filled.items():
+                text = text.replace("{" + slot + "}", _bare(param))
+            goal.intent = text
+            goal.values = [p for p in goal.values if p not in filled.values()]
+            return
+    goal.intent = phrase.goal
+
+
+def _bare(param: AdvancedParameter) -> str:
+    value = render_value(param.value)
+    return with_unit(value, unit_of(param.name)) if " " not in value else value
 
 
 def _suite_tools(tools: Sequence[ToolSpec]) -> list[str]:
@@ -471,6 +611,9 @@ def _as_request(sentence: str) -> str:
         return f"tell me {sentence}"
     if first in _NOUN_OPENINGS:
         return f"get me {sentence}" if first in ("a", "an", "the") else f"get me the {sentence}"
+    base = getLemma(first, upos="VERB")
+    if base and base[0] != first and getInflection(base[0], tag="VBZ") == (first,):
+        return base[0] + sentence[len(first) :]  # "Creates a user" (a description) -> "create a user"
     return sentence
 
 
@@ -534,43 +677,114 @@ def _fallback_intent(tool: AdvancedTool) -> str:
     return _as_request(lower_first(first_sentence(tool.description.split(",")[0]))) or "take care of this"
 
 
+def _generic_intent(spec: ToolSpec, names: Sequence[str]) -> str:
+    """Never an empty goal: the description's first clause as a request, rephrased where it spells a
+    tool's name, else the tool's name words after "take care of"."""
+    sentence = _as_request(lower_first(first_sentence(spec.description).split(";")[0].split(",")[0]))
+    for name in names:
+        if sentence and mentions_tool(sentence, name):
+            sentence = _rephrase(sentence, name)
+    if sentence and not any(mentions_tool(sentence, n) for n in names):
+        return sentence
+    return "take care of this for me"
+
+
 def _label(param: AdvancedParameter) -> str:
-    """How a user names a value: ``origin_city`` -> "origin city", ``cityB`` -> "second city"."""
+    """How a user names a value: ``origin_city`` -> "origin city", ``cityB`` -> "second city",
+    ``company_name`` -> "company", ``pressure_psi`` -> "pressure" (the unit goes with the value)."""
     tokens = words(param.name)
     suffix = _suffix(param.name)
     if suffix and len(tokens) > 1 and suffix.isalpha():
         index = ord(suffix) - ord("a")
         ordinal = ORDINALS[index] if 0 <= index < len(ORDINALS) else suffix.upper()
         return f"{ordinal} {' '.join(tokens[:-1])}"
+    if unit_of(param.name) and len(tokens) > 1:
+        tokens = tokens[:-1]
+    if (
+        len(tokens) > 1
+        and tokens[-1] == "name"
+        and isinstance(param.value, str)
+        and tokens[-2] not in _QUALIFIERS
+    ):
+        tokens = tokens[:-1]  # company_name -> the company Brightfield Foods; full_name stays
     if len(tokens) > 1 and tokens[0] in ROLE_LABEL:  # to_airport -> destination airport
         return " ".join([ROLE_LABEL[tokens[0]], *tokens[1:]])
-    return label(param.name)
+    return " ".join(tokens) if tokens else label(param.name)
+
+
+_SEARCH_WORDS = frozenset({"query", "keyword", "keywords", "search", "search_query", "q", "pattern"})
+_QUALIFIERS = frozenset(
+    {"full", "first", "last", "display", "user", "nick", "given", "family", "middle", "file"}
+)
 
 
 def _phrase(param: AdvancedParameter, style: int) -> str:
+    """A stated value with what it is: "the city Rivermist", "the subject \"Printer jam\"" (a text of
+    several words in quotes), "the pressure 34 psi"; in a sentence of its own, "the city is Rivermist"."""
     name = _label(param)
     if isinstance(param.value, bool):
         return f"with {name} {'on' if param.value else 'off'}"
     value = render_value(param.value)
-    return [f"the {name} {value}", f"{name} {value}", f"the {name} is {value}"][style]
+    if len(param.name) == 1:  # a = 9, n = 5: how people write a formula's letters
+        return f"{param.name} = {value}"
+    if param.name in _SEARCH_WORDS and isinstance(param.value, str):
+        return f'"{value}"'  # search words need no label: for "Lumen USB-C Docking Station"
+    unit = unit_of(param.name)
+    if unit and " " not in value:
+        value = with_unit(value, unit)
+        if len(words(param.name)) == 1:  # days 5 -> "5 days"
+            return value
+    elif isinstance(param.value, str) and len(value.split()) > 3 and not param.value.startswith(('"', "'")):
+        value = f'"{value}"'
+    return f"the {name} is {value}" if style == 2 else f"the {name} {value}"
+
+
+def _clause(goal: _Goal) -> str:
+    """The action and its values: "tell me about the company Atlas Insurance" (a value fills the goal's
+    "a company" or "someone" when its name says it is one), else "book a flight for the city ..."."""
+    plain = [p for p in goal.values if not isinstance(p.value, bool)]
+    flags = [p for p in goal.values if isinstance(p.value, bool)]
+    text = goal.intent
+    for param in list(plain):
+        noun = _label(param)
+        value = render_value(param.value)
+        placed = re.sub(rf"\b(?:a|an) {re.escape(noun)}\b(?!')", f"the {noun} {value}", text, count=1)
+        if placed == text and noun in ("name", "user", "person") and isinstance(param.value, str):
+            placed = re.sub(r"\bsomeone\b(?!')", value, text, count=1)
+        if placed != text:
+            text = placed
+            plain.remove(param)
+    if plain and goal.joiner == "as" and len(plain) == 1 and isinstance(plain[0].value, str):
+        text += f" as {render_value(plain[0].value)}"  # sign in as Alice Chen
+    elif plain:
+        text += f" {goal.joiner} " + join_words([_phrase(p, 0) for p in plain])
+    if flags:
+        text += " " + join_words([_phrase(p, 0) for p in flags])
+    return text
 
 
 def _compose(parts: _Parts, history_len: int, rng: random.Random) -> str:
-    plain = [p for p in parts.details if not isinstance(p.value, bool)]
-    flags = [p for p in parts.details if isinstance(p.value, bool)]
-    if len(plain) > 2 and rng.random() < 0.5:
+    goals = parts.goals
+    if (
+        len(goals) == 1
+        and len([p for p in goals[0].values if not isinstance(p.value, bool)]) > 2
+        and rng.random() < 0.5
+    ):
+        goal = goals[0]
+        plain = [p for p in goal.values if not isinstance(p.value, bool)]
+        flags = [p for p in goal.values if isinstance(p.value, bool)]
         sentence = upper_first(join_words([_phrase(p, 2) for p in plain])) + "."
         if flags:
             sentence += f" Do it {join_words([_phrase(p, 0) for p in flags])}."
-        text = rng.choice(_SPLIT_OPENERS).format(intent=parts.intent, details=sentence)
+        text = rng.choice(_SPLIT_OPENERS).format(intent=goal.intent, details=sentence)
     else:
-        style = rng.choice([0, 1])
-        phrases = [_phrase(p, style) for p in parts.details]
-        joiner = rng.choice([" for ", " with ", " using "]) if style == 0 else ": "
-        details = joiner + join_words(phrases) if phrases else ""
-        family = family_of(parts.intent.split(" ", 1)[0])
+        clauses = [_clause(g) for g in goals]
+        intent = (
+            clauses[0] if len(clauses) == 1 else ", ".join(clauses[:-1]) + rng.choice(_THEN) + clauses[-1]
+        )
+        family = family_of(intent.split(" ", 1)[0])
         template = rng.choice(_OPENERS.get(family, _OPENERS["other"]))
-        text = template.format(intent=parts.intent, details=details)
+        text = template.format(intent=intent, details="")
     if parts.cues:
         end = "?" if text.endswith("?") else "."
         text = f"{text.rstrip('.?')}{end} {upper_first(join_words(parts.cues))}."
@@ -594,27 +808,56 @@ def _compose(parts: _Parts, history_len: int, rng: random.Random) -> str:
     return " ".join(text.split())
 
 
-def _selection_cues(trace: Trace, flow: _Flow) -> list[str]:
-    """Phrases that single out the list items the trace used ("use the card whose last4 is 9021")."""
+_THEN = [", then ", " and then ", ", and after that "]
+
+
+def _selection_cues(
+    trace: Trace,
+    flow: _Flow,
+    specs: dict[str, ToolSpec] | None = None,
+    flags: dict[int, list[AdvancedParameter]] | None = None,
+) -> list[str]:
+    """Phrases that single out the list items the trace used ("use the card whose last4 is 9021"), and
+    that say where a value read from the user's own situation comes from ("from where the car is now")."""
     cues: list[str] = []
     observations = trace.observations
+    calls = trace.calls
     for iv in flow.intermediate:
-        if iv.from_context or "[" not in iv.source_path or not 0 <= iv.source_call < len(observations):
+        if iv.from_context or not 0 <= iv.source_call < len(observations):
             continue
         obs = observations[iv.source_call]
-        if obs.ok:
-            cue = _cue(obs.output, iv.source_path, flow.hidden)
-            if cue and cue not in cues:
-                cues.append(cue)
+        if not obs.ok:
+            continue
+        if "[" not in iv.source_path:
+            phrase = phrase_for(calls[iv.source_call].name)
+            cue = _STATE_CUES.get(calls[iv.source_call].name, "") if phrase is not None else ""
+        else:
+            source = phrase_for(calls[iv.source_call].name)
+            listing = source.goal if source else ""
+            said = (flags or {}).get(iv.source_call, [])
+            if listing and said:
+                listing += " " + join_words([_phrase(p, 0) for p in said])
+            cue = _cue(obs.output, iv.source_path, flow.hidden, listing)
+        if cue and cue not in cues:
+            cues.append(cue)
     return cues
+
+
+# Tools that read the user's own situation: a value they give is the user's, and the query says so.
+_STATE_CUES = {
+    "nav_get_current_location": "start from where the car is now",
+    "pwd": "work from the folder I am in",
+    "get_trading_account": "go by the cash I have",
+}
 
 
 _NAMING_FIELDS = ("name", "holder", "title", "last4", "type", "nickname", "label", "symbol", "email", "city")
 
 
-def _cue(output: JsonValue, path: str, hidden: Sequence[IntermediateValue]) -> str:
+def _cue(output: JsonValue, path: str, hidden: Sequence[IntermediateValue], source: str = "") -> str:
     """A phrase naming the item at ``path`` (``cards[1].card_id``) by a value only that item has, or by
-    its position in the list when only the value itself (which the query must not state) tells it apart."""
+    its position in the list when only the value itself (which the query must not state) tells it apart;
+    ``source`` (what the user would do to see that list) says which list."""
     match = re.match(r"^(.*?)\[(\d+)\]", path)
     if match is None or not isinstance(output, dict):
         return ""
@@ -641,9 +884,12 @@ def _cue(output: JsonValue, path: str, hidden: Sequence[IntermediateValue]) -> s
             continue
         if label(name) == entity:
             return f"use the {entity} {render_value(value)}"
+        if name in ("name", "title"):
+            return f"use the {entity} {'named' if name == 'name' else 'titled'} {render_value(value)}"
         return f"use the {entity} whose {label(name)} is {render_value(value)}"
     if index < len(ORDINALS):  # nothing but the value itself tells it apart: say where it is listed
-        return f"take the {ORDINALS[index]} {entity} listed"
+        where = f" when you {source}" if source else ""
+        return f"take the {ORDINALS[index]} {entity} listed{where}"
     return ""
 
 
@@ -653,7 +899,8 @@ def _query_cot(tool: AdvancedTool, parts: _Parts, problems: list[str]) -> str:
         "The query must state every value the user supplies ("
         + (", ".join(p.name for p in tool.parameters) or "none")
         + ") and nothing the tools compute in between.",
-        "I frame the request at the level of the goal and mention no intermediate step and no tool.",
+        "I frame the request at the level of the goal and mention no intermediate step and no tool; "
+        "I ask for the actions in the order they must happen, each with the values it needs.",
     ]
     if parts.cues:
         lines.append("A list result is involved, so I say which item the user means.")

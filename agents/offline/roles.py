@@ -130,7 +130,7 @@ class OfflineSummarizer(_OfflineAgent):
     """The assistant's closing message after the turn's last tool response (Figure 9)."""
 
     async def summarize(self, inp: SummaryInput) -> AgentResult[str]:
-        text, cot = summarize([s.observations for s in inp.steps], self.rng(inp.seed))
+        text, cot = summarize([s.observations for s in inp.steps], self.rng(inp.seed), inp.query.text)
         raw = _think(cot, text)
         return AgentResult(value=text, raw=raw, usage=self.usage(inp, raw))
 
@@ -148,7 +148,7 @@ class OfflineTargetModel(_OfflineAgent):
 
     async def act(self, inp: TargetInput) -> AgentResult[TargetAction]:
         if inp.transcript:
-            text, _ = summarize([s.observations for s in inp.transcript], self.rng(inp.seed))
+            text, _ = summarize([s.observations for s in inp.transcript], self.rng(inp.seed), inp.query.text)
             raw = render_response("I have the tool's result, so the request is done.", [], text)
             action = TargetAction(calls=[], text=text, raw=raw)
         else:

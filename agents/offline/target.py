@@ -13,11 +13,14 @@ import random
 import re
 from collections.abc import Sequence
 
+from lemminflect import getInflection, getLemma
 from pydantic import JsonValue
 
+from hardgen.agents.offline.book import phrase_for
 from hardgen.agents.offline.text import (
     action_of,
     content_words,
+    field_noun,
     first_sentence,
     is_login_tool,
     is_logout_tool,
@@ -28,10 +31,13 @@ from hardgen.agents.offline.text import (
     noun_singular,
     past_tense,
     schema_types,
+    unit_of,
     upper_first,
     verb_phrase,
+    with_unit,
     words,
 )
+from hardgen.dataflow import text_contains, values_match
 from hardgen.schema import JSONDict, Observation, ToolCall, ToolSpec
 
 # --------------------------------------------------------------------------------------- summary
@@ -46,12 +52,15 @@ _MAX_FIELDS = 4
 _MAX_ITEMS = 5
 
 
-def summarize(steps: Sequence[Sequence[Observation]], rng: random.Random) -> tuple[str, str]:
+def summarize(steps: Sequence[Sequence[Observation]], rng: random.Random, query: str = "") -> tuple[str, str]:
     """A closing message that answers the request: what was done, and the values the user asked for.
 
     Only the turn's results are reported: the last step's calls and every earlier call that changed
     something (a booking on the way). Lookups that only fed a later call stay unsaid, as a person
-    helping would leave them, and a log-in is no news.
+    helping would leave them, and a log-in is no news. Each result is told by its tool's phrase book
+    entry (``tell``), else by the fields that answer it: first those the call did not merely echo back
+    (an estimate's net cost rather than the symbol it was asked about), units written with the value
+    ("1,276.9 km"); values the request already states are not repeated as news.
     """
     flat = [o for step in steps for o in step]
     failed = [o for o in flat if not o.ok]
@@ -59,7 +68,7 @@ def summarize(steps: Sequence[Sequence[Observation]], rng: random.Random) -> tup
     earlier = [o for step in steps[:-1] for o in step]
     goals = [o for o in earlier if o.ok and o.changed_state and not is_login_tool(o.call.name)]
     goals += [o for o in last if o.ok]
-    sentences = [_report(o) for o in goals]
+    sentences = [_report(o, query) for o in goals]
     sentences += [
         f"I could not {_phrase_text(o.call.name)}: {(o.error or 'it failed').rstrip('.')}." for o in failed
     ]
@@ -67,8 +76,8 @@ def summarize(steps: Sequence[Sequence[Observation]], rng: random.Random) -> tup
     opening = "" if not writes or failed else rng.choice(["Done.", "All set.", "It's done."])
     text = " ".join(x for x in [opening, *sentences] if x) or "There was nothing to report."
     cot = (
-        f"The request is answered by {len(goals)} result(s). I tell the user what was done and give the "
-        "values they asked for in plain sentences; the lookups in between need no mention."
+        f"The request is answered by {len(goals)} result(s). I lead with the values the user asked for, "
+        "in plain sentences; the lookups in between need no mention."
     )
     return text, cot
 
@@ -91,21 +100,27 @@ def _verb_phrase(tool: str) -> tuple[str, str]:
 
 
 def _phrase_text(tool: str) -> str:
+    phrase = phrase_for(tool)
+    if phrase is not None:
+        return phrase.goal
     verb, rest = _verb_phrase(tool)
     return " ".join(x for x in (verb_phrase(verb), rest) if x)
 
 
-def _report(obs: Observation) -> str:
-    facts = _facts(obs.output)
+def _report(obs: Observation, query: str = "") -> str:
+    told = _told(obs)
     if is_login_tool(obs.call.name):
-        return " ".join(["You are signed in.", *facts])
+        return told or " ".join(["You are signed in.", *_facts(obs.output, obs.call, query)])
     if is_logout_tool(obs.call.name):
         return "You are signed out."
+    facts = [told] if told else _facts(obs.output, obs.call, query)
     verb, _ = action_of(obs.call.name)
     measured = obs.changed_state
     reads = measured is False or (measured is None and (not verb or verb in _READ_VERBS))
     if reads:
         return " ".join(facts) if facts else "I found nothing that matches."
+    if told:
+        return told
     if not verb:  # a command named by no verb (rmdir): its result says what it did
         return " ".join(facts) if facts else "It is done."
     head, rest = _verb_phrase(obs.call.name)
@@ -113,18 +128,103 @@ def _report(obs: Observation) -> str:
     return " ".join([action, *facts])
 
 
-def _facts(output: JsonValue) -> list[str]:
-    """The values of a result as sentences: "The balance is 120.5 and the currency is USD."."""
+# ------------------------------------------------------------------------------- told by the book
+
+_SLOT = re.compile(r"\{([A-Za-z0-9_.]+)(?:\|([a-z]+))?\}")
+
+
+def _told(obs: Observation) -> str:
+    """The phrase book's ``tell`` sentence of a result, or "" when the tool has none or a slot's field
+    is missing from this output."""
+    phrase = phrase_for(obs.call.name)
+    if phrase is None or not phrase.tell or not isinstance(obs.output, dict):
+        return ""
+    values: list[str] = []
+
+    def fill(match: re.Match[str]) -> str:
+        value = _field(obs.output, match.group(1))
+        text = _render_slot(value, match.group(1), match.group(2) or "")
+        values.append(text)
+        return text
+
+    text = _SLOT.sub(fill, phrase.tell)
+    if any(v == "" for v in values):
+        return ""
+    return upper_first(text)
+
+
+def _field(output: JsonValue, path: str) -> JsonValue:
+    node = output
+    for key in path.split("."):
+        if not isinstance(node, dict) or key not in node:
+            return None
+        node = node[key]
+    return node
+
+
+def _render_slot(value: JsonValue, path: str, how: str) -> str:
+    """A value as the sentence needs it; "" when it is missing or cannot be rendered so."""
+    if value is None:
+        return ""
+    if how == "count":
+        return str(len(value)) if isinstance(value, list) else ""
+    if isinstance(value, list):
+        if how == "names":
+            return _listing(value) if value else "none"
+        if how == "leader":
+            return _item_text(value[0]) if value else ""
+        if how == "dates":
+            days = [str(v.get("date")) for v in value if isinstance(v, dict) and v.get("date")]
+            return f"{days[0]} to {days[-1]}" if len(days) > 1 else (days[0] if days else "")
+        if how == "slots":
+            spans = [
+                f"{v.get('start')}-{v.get('end')}" for v in value if isinstance(v, dict) and v.get("start")
+            ]
+            return "from " + join_words(spans) if spans else "at no time"
+        return _listing(value)
+    if isinstance(value, dict):
+        return ""
+    if how == "duration" and isinstance(value, int | float) and not isinstance(value, bool):
+        return _duration(float(value))
+    if how == "words" and isinstance(value, str):
+        return value.replace("_", " ")
+    return _text(value)
+
+
+def _duration(minutes: float) -> str:
+    """958 minutes -> "about 16 hours"; 45 -> "45 minutes"; 90 -> "1 hour 30 minutes"."""
+    if minutes < 60:
+        return f"{round(minutes)} minutes"
+    hours, rest = divmod(round(minutes), 60)
+    if hours >= 5:
+        hours += 1 if rest >= 30 else 0
+        return f"about {hours} hours"
+    unit = "hour" if hours == 1 else "hours"
+    return f"{hours} {unit} {rest} minutes" if rest else f"{hours} {unit}"
+
+
+# ---------------------------------------------------------------------------- told from the fields
+
+
+def _facts(output: JsonValue, call: ToolCall | None = None, query: str = "") -> list[str]:
+    """The values of a result as sentences, the answer first: "The distance is 1,276.9 km and the
+    duration is 958 minutes." Fields that only echo the call's arguments come after the others (and are
+    left out when the others say enough)."""
     if output is None:
         return []
     if not isinstance(output, dict):
         return [f"The result is {_listing(output) if isinstance(output, list) else _text(output)}."]
+    echoed = _echoes(output, call, query)
+    sizes = {len(v) for v in output.values() if isinstance(v, list)}
+    echoed |= {k for k in ("count", "total") if isinstance(output.get(k), int) and output.get(k) in sizes}
+    keys = [k for k in output if k not in _SKIPPED and label(k)]
+    fresh = [k for k in keys if k not in echoed]
+    ordered = fresh + [k for k in keys if k in echoed and (not fresh or isinstance(output[k], list))]
     clauses: list[str] = []
     sentences: list[str] = []
-    for key, value in output.items():
-        name = label(key)
-        if key in _SKIPPED or not name:
-            continue
+    for key in ordered:
+        value = output[key]
+        name = field_noun(key)
         if isinstance(value, list):
             sentences.append(_list_sentence(name, value))
         elif isinstance(value, dict):
@@ -134,12 +234,42 @@ def _facts(output: JsonValue) -> list[str]:
             if " " not in name and name.endswith("ed"):  # locked, escalated: "it is (not) locked"
                 clauses.append(f"it is {'' if value else 'not '}{name}")
         elif len(clauses) < _MAX_FIELDS:
-            verb = "are" if is_plural(name.rsplit(" ", 1)[-1]) else "is"
-            clauses.append(f"the {name} {verb} {_text(value)}")
+            clauses.append(_clause(name, key, value))
     if clauses:
         text = upper_first(join_words(clauses))
         sentences.insert(0, text if text.endswith((".", "!", "?")) else text + ".")
     return sentences
+
+
+def _echoes(output: dict[str, JsonValue], call: ToolCall | None, query: str) -> set[str]:
+    """Output fields whose value the call's arguments or the request already hold."""
+    given = list(call.arguments.values()) if call is not None else []
+    echoed = set()
+    for key, value in output.items():
+        if isinstance(value, list | dict) or value is None:
+            continue
+        if any(values_match(value, g) for g in given) or (query and text_contains(query, value)):
+            echoed.add(key)
+    return echoed
+
+
+def _clause(name: str, key: str, value: JsonValue) -> str:
+    """ "the distance is 1,276.9 km", "there are no unread messages", "303.43 was charged"."""
+    unit = unit_of(key)
+    text = with_unit(_text(value), unit) if unit and isinstance(value, int | float) else _text(value)
+    head = name.rsplit(" ", 1)[-1]
+    if (
+        " " not in name
+        and getInflection(getLemma(name, upos="VERB")[0], tag="VBN") == (name,)
+        and (name != noun_singular(name) or name.endswith("ed"))
+    ):
+        return f"{text} was {name}"  # charged, refunded
+    if isinstance(value, int) and not isinstance(value, bool) and is_plural(head) and not unit:
+        return f"there {'is' if value == 1 else 'are'} {'no' if value == 0 else value} {name}"
+    verb = "are" if is_plural(head) else "is"
+    if isinstance(value, str) and len(value.split()) > 3:
+        text = f'"{value}"'  # a sentence inside a sentence
+    return f"the {name} {verb} {text}"
 
 
 def _list_sentence(name: str, items: list[JsonValue]) -> str:
@@ -185,7 +315,7 @@ def _text(value: JsonValue) -> str:
     if isinstance(value, bool):
         return "yes" if value else "no"
     if isinstance(value, float):
-        return f"{value:,.2f}".rstrip("0").rstrip(".") if abs(value) < 1e12 else str(value)
+        return f"{value:,.10f}".rstrip("0").rstrip(".") if abs(value) < 1e12 else str(value)
     return "none" if value is None else str(value)
 
 
@@ -243,6 +373,7 @@ def _fill(spec: ToolSpec, candidates: list[tuple[str, set[str], bool]]) -> dict[
             if value is None:
                 continue
             score = 2.0 * len(name_words & cue) + 0.5 * len(want & cue)
+            score += 1.5 * len({"@" + w for w in name_words} & cue)
             score += 3.0 if name_words & _SECRET_PARAMS and "password" in cue else 0.0
             score += 2.0 if name_words & _USER_PARAMS and cue & _USER_CUES else 0.0
             if isinstance(enum, list):
@@ -271,6 +402,7 @@ def _candidates(query: str) -> list[tuple[str, set[str], bool]]:
                     continue
         window = query[max(0, match.start() - 40) : match.start()]
         cue = {w.lower() for w in words(window)[-3:]}
+        cue |= {"@" + w.lower() for w in words(window)[-1:]}  # the word right before the value weighs more
         if window.lower().rstrip().endswith("i'm"):
             cue.add("i'm")
         found.append((text, cue, match.group(_PLAIN_GROUP) is not None))

@@ -317,3 +317,40 @@ def last_key(path: str) -> str:
 def estimate_tokens(text: str) -> int:
     """A token count estimated from text length (about four characters a token)."""
     return max(1, (len(text) + 3) // 4) if text else 0
+
+
+# A unit at the end of a field or parameter name (``distance_km``, ``duration_minutes``) and how it is
+# written after a number.
+_UNITS = {
+    "km": "km", "kmh": "km/h", "mph": "mph", "psi": "psi", "percent": "%", "pct": "%", "c": "°C",
+    "celsius": "°C", "minutes": "minutes", "hours": "hours", "days": "days", "months": "months",
+    "seconds": "seconds", "liters": "litres", "litres": "litres", "kg": "kg", "cm": "cm", "mb": "MB",
+    "gb": "GB", "kb": "KB", "bytes": "bytes",
+}  # fmt: skip
+
+
+def unit_of(name: str) -> str:
+    """The unit a field or parameter name ends with (``distance_km`` -> "km", ``speed_kmh`` -> "km/h"),
+    "" when it names none. Only names of two words or more count, and a bare ``days`` too."""
+    tokens = words(name)
+    if not tokens or tokens[-1] not in _UNITS:
+        return ""
+    if len(tokens) == 1 and tokens[0] not in ("days", "months", "minutes", "hours", "seconds"):
+        return ""
+    return _UNITS[tokens[-1]]
+
+
+def with_unit(value: str, unit: str) -> str:
+    """``1,276.9`` and ``km`` -> "1,276.9 km"; ``80`` and ``%`` -> "80%"."""
+    if not unit:
+        return value
+    return f"{value}{unit}" if unit == "%" else f"{value} {unit}"
+
+
+def field_noun(name: str) -> str:
+    """A field name as the noun a person uses: ``distance_km`` -> "distance", ``unread_messages`` ->
+    "unread messages", ``company_name`` -> "company name"."""
+    tokens = words(name)
+    if unit_of(name) and len(tokens) > 1:
+        tokens = tokens[:-1]
+    return " ".join(tokens) if tokens else label(name)

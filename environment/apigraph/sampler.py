@@ -231,6 +231,7 @@ class Sampler:
         *,
         history: Sequence[Observation] = (),
         max_calls: int | None = None,
+        record_initial: bool = True,
     ) -> Trace:
         """Sample and execute one hard trace Gamma = (C1, E1, ..., CM, EM).
 
@@ -242,6 +243,8 @@ class Sampler:
                 tools (a new set is used when None).
             history: Observations of earlier turns of the session: their outputs can feed arguments.
             max_calls: Overrides the sampler's ``max_calls`` for this trace.
+            record_initial: Keep the snapshot before the first call in the trace (``initial_state``);
+                a caller that has it already (a session's stored state) saves copying and checking it.
 
         Returns:
             The trace: ``initial_state`` is the snapshot before the first call, ``final_state_hash``
@@ -254,8 +257,9 @@ class Sampler:
         if target is None:
             target = self.choose_target(exclude=called)
         initial = self.env.snapshot()
+        shown = initial if record_initial else {}
         if target is None:
-            return Trace(target=None, initial_state=initial, final_state_hash=self.env.state_hash())
+            return Trace(target=None, initial_state=shown, final_state_hash=self.env.state_hash())
         if target not in self.within:
             raise ValueError(f"target {target!r} is not a tool of this environment")
         limit = max(num_calls, max_calls or self.max_calls)
@@ -285,9 +289,7 @@ class Sampler:
             TraceStep(calls=[run.calls[i].call for i in s], observations=[run.calls[i].obs for i in s])
             for s in run.steps
         ]
-        return Trace(
-            target=target, steps=steps, initial_state=initial, final_state_hash=self.env.state_hash()
-        )
+        return Trace(target=target, steps=steps, initial_state=shown, final_state_hash=self.env.state_hash())
 
     def sample_turn(
         self,
@@ -300,12 +302,14 @@ class Sampler:
         reject: Callable[[Trace], bool] | None = None,
         wanted: Callable[[Trace], bool] | None = None,
         tries: int = 4,
+        record_initial: bool = True,
     ) -> Trace:
         """Draw a target and sample a trace to it, drawing again (from the same state) while the walk
         misses its target, ``reject`` refuses the trace or ``wanted`` (say, "a value flows from one
         call to another") does not hold; the last draw drops the preference for bridging targets and
         ``wanted`` (and a walk that ends short of its target is kept, as :meth:`sample_trace` keeps
-        it). ``called`` is updated with the accepted trace's tools.
+        it). ``called`` is updated with the accepted trace's tools; ``record_initial`` is
+        :meth:`sample_trace`'s.
 
         Returns:
             The trace, or one with no calls when no acceptable trace was found.
@@ -322,7 +326,12 @@ class Sampler:
                 break
             turn_called = set(called)
             trace = self.sample_trace(
-                target, num_calls, called=turn_called, history=history, max_calls=max_calls
+                target,
+                num_calls,
+                called=turn_called,
+                history=history,
+                max_calls=max_calls,
+                record_initial=record_initial,
             )
             last = n == tries - 1
             reached = target in trace.tool_names or (last and bool(trace.calls))
@@ -332,7 +341,8 @@ class Sampler:
                 return trace
             rejected.append(target)
             self.env.restore(start)
-        return Trace(target=None, initial_state=start, final_state_hash=self.env.state_hash())
+        shown = start if record_initial else {}
+        return Trace(target=None, initial_state=shown, final_state_hash=self.env.state_hash())
 
     def _walk(self, run: _Run, num_calls: int, limit: int) -> None:
         """Select and execute calls by eq. (2) until M calls include T_a, or nothing is left."""

@@ -15,7 +15,8 @@ from hardgen.commands.options import JsonOpt, RunDirArg, ShowOpt
 
 FORMAT_HELP = (
     "llamafactory (ShareGPT JSON lines + dataset_info.json), openai (chat messages JSON lines), "
-    "verl (parquet, one row per assistant response), hf (a datasets folder), "
+    "verl (parquet, one row per assistant response), verl-sft (parquet, one row per trajectory, for "
+    "Verl's multi-turn SFT, with its dataset class), hf (a datasets folder), "
     "bfcl (BFCL multi-turn test entries, for trajectories on BFCL classes)"
 )
 
@@ -70,6 +71,13 @@ def export(
             "--tokenizer", help="Your model's tokenizer (folder or Hub name) for exact token lengths."
         ),
     ] = None,
+    with_recovery: Annotated[
+        bool,
+        typer.Option(
+            "--with-recovery",
+            help="Also show failed calls with their real tool error before the fix (openai, verl-sft).",
+        ),
+    ] = False,
 ) -> None:
     """Export the kept trajectories for SFT (LLaMA-Factory, OpenAI messages, HF) or RL (Verl)."""
     from hardgen.export import export_run
@@ -84,6 +92,7 @@ def export(
             private=not public,
             call_format=call_format,
             tokenizer=tokenizer,
+            with_recovery=with_recovery,
         )
     files = ", ".join(str(f) for f in result.files)
     typer.echo(

@@ -142,6 +142,10 @@ def execute(
         )
     from hardgen.cassettes import CassetteMiss, cassette_context
 
+    # The cassette answers this process's HTTP only: its items run here, not in worker processes.
+    settings = settings.model_copy(
+        update={"run": settings.run.model_copy(update={"workers": 1, "executor": "local"})}
+    )
     try:
         with cassette_context(record=record, replay=replay) as cassette:
             summary = _execute(

@@ -5,6 +5,7 @@ Formats (``hardgen export DIR --format F -o OUT``):
     llamafactory  ShareGPT JSON lines + the ``dataset_info.json`` entry (SFT with LLaMA-Factory)
     openai        OpenAI chat messages JSON lines with ``tools`` and ``tool_calls``
     verl          parquet, one row per assistant response, for RL with Verl and hardgen.reward
+    verl-sft      parquet, one row per trajectory, for Verl's multi-turn SFT (+ its dataset class)
     hf            a Hugging Face ``datasets`` dataset saved to disk (optionally pushed to the Hub)
     bfcl          BFCL multi-turn test entries + ground truth (trajectories on BFCL classes only), for
                   BFCL's own checker; an evaluation set, not training data, so ``verify`` does not read it
@@ -53,7 +54,7 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
-Format = Literal["llamafactory", "openai", "verl", "hf"]
+Format = Literal["llamafactory", "openai", "verl", "verl-sft", "hf"]
 FORMATS: tuple[str, ...] = get_args(Format)  # the training formats, which ``verify`` reads back
 EXPORT_FORMATS: tuple[str, ...] = (*FORMATS, "bfcl")
 
@@ -80,6 +81,7 @@ def export_run(
     call_format: str | None = None,
     tokenizer: str | None = None,
     lengths: bool = True,
+    with_recovery: bool = False,
 ) -> ExportResult:
     """Export the kept trajectories of a run directory.
 
@@ -94,6 +96,8 @@ def export_run(
             config's ``export.call_format`` (``hermes`` unless set).
         tokenizer: A tokenizer (folder or Hub name) for exact token lengths; default: an estimate.
         lengths: Measure the token lengths (:attr:`ExportResult.lengths`).
+        with_recovery: Also show failed attempts whose calls gave a real tool error, before the step
+            that corrects them (:mod:`hardgen.export.recovery`); ``openai`` and ``verl-sft`` only.
 
     Raises:
         ExportError: for an unknown format, a folder that is not a run directory, a bad output path, a
@@ -103,7 +107,16 @@ def export_run(
         raise ExportError(f"unknown format {fmt!r}; choose one of {', '.join(EXPORT_FORMATS)}")
     if call_format is not None and call_format not in CALL_STYLES:
         raise ExportError(f"unknown call format {call_format!r}; choose one of {', '.join(CALL_STYLES)}")
+    if with_recovery:
+        from hardgen.export.recovery import RECOVERY_FORMATS
+
+        if fmt not in RECOVERY_FORMATS:
+            raise ExportError(
+                f"--with-recovery needs a format that can leave the failed call unsupervised: "
+                f"{' or '.join(RECOVERY_FORMATS)} (not {fmt})"
+            )
     source = RunSource.open(run_dir)
+    source.with_recovery = with_recovery
     if call_format is not None:
         source.call_format = "python" if call_format == "python" else "hermes"
     token = hub_token() if push_to_hub else None  # before writing anything: a missing token is bad input
@@ -125,6 +138,11 @@ def export_run(
         from hardgen.export import verl
 
         files, records = verl.write(source, target, stem)
+        data_files = files
+    elif fmt == "verl-sft":
+        from hardgen.export import verl_sft
+
+        files, records = verl_sft.write(source, target, stem)
         data_files = files
     elif fmt == "bfcl":
         from hardgen.export import bfcl
@@ -213,7 +231,9 @@ def detect_format(path: str | Path) -> str:
             return "llamafactory"
         raise ExportError(f"{p} is a folder but neither a saved dataset nor a LLaMA-Factory dataset folder")
     if p.suffix == ".parquet":
-        return "verl"
+        from hardgen.export import verl_sft
+
+        return "verl-sft" if verl_sft.is_sft_parquet(p) else "verl"
     with p.open(encoding="utf-8") as fh:
         first = next((line for line in fh if line.strip()), "")
     try:
@@ -248,6 +268,10 @@ def read_replays(path: str | Path, fmt: str | None = None) -> Iterator[Replay]:
         from hardgen.export import verl
 
         yield from verl.read_replays(p)
+    elif fmt == "verl-sft":
+        from hardgen.export import verl_sft
+
+        yield from verl_sft.read_replays(p)
     elif fmt == "hf":
         from hardgen.export import hf
 

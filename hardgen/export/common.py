@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
@@ -57,6 +57,11 @@ class ExportMeta(Model):
     turns: int = 0
     steps: int = 0  # steps with calls (a no-call answer re-executes nothing)
     calls: int = 0
+    recovered: int = Field(
+        default=0,
+        description="Failed attempts shown before the step that corrects them (--with-recovery); "
+        "``steps`` and ``calls`` count them too, since the file shows them and verify re-executes them.",
+    )
 
     def to_json(self) -> str:
         return json.dumps(self.model_dump(mode="json"), ensure_ascii=False, separators=(",", ":"))
@@ -95,8 +100,12 @@ class EnvOptions:
         )
 
 
-def export_meta(trajectory: Trajectory, options: EnvOptions) -> ExportMeta:
+def export_meta(
+    trajectory: Trajectory, options: EnvOptions, recoveries: Mapping[tuple[int, int], Any] | None = None
+) -> ExportMeta:
+    """The metadata of a trajectory; ``recoveries``: the failed attempts shown (their ``observations``)."""
     t = trajectory
+    shown = list((recoveries or {}).values())
     return ExportMeta(
         trajectory_id=t.id,
         run_id=t.run_id,
@@ -108,8 +117,10 @@ def export_meta(trajectory: Trajectory, options: EnvOptions) -> ExportMeta:
         initial_state=t.initial_state,
         final_state_hash=t.final_state_hash,
         turns=len(t.turns),
-        steps=sum(1 for turn in t.turns for s in turn.steps if s.calls),  # what re-executes (no-call: none)
-        calls=len(t.calls),
+        # what re-executes: call steps (a no-call step has none) and the failed attempts shown
+        steps=sum(1 for turn in t.turns for s in turn.steps if s.calls) + len(shown),
+        calls=len(t.calls) + sum(len(r.observations) for r in shown),
+        recovered=len(shown),
     )
 
 
@@ -126,6 +137,7 @@ class RunSource:
     count: int
     call_format: CallStyle = DEFAULT_CALL_STYLE
     settings: JSONDict = field(default_factory=dict)
+    with_recovery: bool = False  # show failed attempts with their real errors (hardgen.export.recovery)
 
     @classmethod
     def open(cls, run_dir: str | Path) -> RunSource:

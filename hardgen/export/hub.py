@@ -20,7 +20,12 @@ from hardgen.export.common import ExportError, RunSource
 ROLES = ("tool_maker", "query_generator", "reasoner", "verifier", "summarizer")
 SUITES_LICENCE = "apache-2.0"
 BACKEND_LICENCES = {"bfcl": "Apache-2.0 (the Berkeley Function Calling Leaderboard's executable classes)"}
-CARD_DATA_FILES = {"llamafactory": "*.jsonl", "openai": "*.jsonl", "verl": "*.parquet"}
+CARD_DATA_FILES = {
+    "llamafactory": "*.jsonl",
+    "openai": "*.jsonl",
+    "verl": "*.parquet",
+    "verl-sft": "*.parquet",
+}
 
 
 def hub_token() -> str:

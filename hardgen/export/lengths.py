@@ -90,7 +90,10 @@ class LengthReport:
             )
         else:
             out.append(f"  records    {self.sft.summary()}")
-            target = "LLaMA-Factory cutoff_len" if fmt == "llamafactory" else "the trainer's max length"
+            target = {
+                "llamafactory": "LLaMA-Factory cutoff_len",
+                "verl-sft": "Verl data.max_length (longer rows raise with truncation: error)",
+            }.get(fmt, "the trainer's max length")
             over = ", ".join(f"{sum(v > c for v in self.sft.values)} over {c}" for c in COMMON_CUTOFFS)
             out.append(f"  {target} >= {needed(self.sft.max)} keeps every record whole ({over})")
         return out
@@ -145,15 +148,20 @@ class TemplateCounter:
 
 
 def _template_messages(
-    trajectory: Trajectory, style: CallStyle
+    trajectory: Trajectory, style: CallStyle, source: RunSource | None = None
 ) -> tuple[list[dict[str, Any]], list[Any] | None]:
     """The record as a chat template takes it: OpenAI messages and tools (hermes), or text turns under
-    hardgen's system message (python)."""
+    hardgen's system message (python). With ``source.with_recovery``, the failed attempts shown too."""
     from hardgen.export import openai_chat
 
     if style == "hermes":
+        shown = (
+            openai_chat.record(trajectory, source)["messages"]
+            if source is not None and source.with_recovery
+            else openai_chat.messages(trajectory)
+        )
         # Through JSON to plain Python objects; templates render arguments as objects.
-        messages: list[dict[str, Any]] = json.loads(json.dumps(openai_chat.messages(trajectory)))
+        messages: list[dict[str, Any]] = json.loads(json.dumps(shown))
         for m in messages:
             for tc in m.get("tool_calls") or []:
                 tc["function"]["arguments"] = json.loads(tc["function"]["arguments"])
@@ -196,7 +204,8 @@ def measure(source: RunSource, fmt: str, counter: Estimate | TemplateCounter | N
                 report.prompts.values.append(counter.chat(prompt, None, True))
             report.responses.values.extend(_response_lengths(trajectory, style, counter))
         else:
-            messages, tools = _template_messages(trajectory, style)
+            # verl-sft holds OpenAI messages whatever the call style: the chat template renders the calls
+            messages, tools = _template_messages(trajectory, "hermes" if fmt == "verl-sft" else style, source)
             report.sft.values.append(counter.chat(messages, tools, False))
     return report
 

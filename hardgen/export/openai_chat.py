@@ -23,7 +23,7 @@ answered by its own ``tool`` message.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 
 from pydantic import JsonValue
@@ -45,14 +45,36 @@ from hardgen.export.common import (
     responses,
 )
 from hardgen.export.manifest import atomic_file
-from hardgen.schema import Trajectory
+from hardgen.export.recovery import Recovery, find_recoveries, recovery_cot
+from hardgen.schema import ToolCall, Trajectory
 
 # Every message has every key in the uniform form (Arrow needs one struct type for all messages).
 MESSAGE_KEYS = ("role", "content", "reasoning_content", "tool_calls", "tool_call_id", "name")
 
 
-def messages(trajectory: Trajectory, *, uniform: bool = False) -> list[dict[str, JsonValue]]:
-    """The trajectory as OpenAI chat messages; ``uniform`` gives every message every key."""
+def _tool_calls(ids: list[str], calls: list[ToolCall]) -> list[JsonValue]:
+    return [
+        {
+            "id": cid,
+            "type": "function",
+            "function": {"name": c.name, "arguments": json.dumps(c.arguments, ensure_ascii=False)},
+        }
+        for cid, c in zip(ids, calls, strict=True)
+    ]
+
+
+def messages(
+    trajectory: Trajectory,
+    *,
+    uniform: bool = False,
+    recoveries: Mapping[tuple[int, int], Recovery] | None = None,
+) -> list[dict[str, JsonValue]]:
+    """The trajectory as OpenAI chat messages; ``uniform`` gives every message every key.
+
+    ``recoveries`` (by turn and step index): a failed attempt to show before a step, as an assistant
+    message with ``"weight": 0`` and the real error of each of its calls; the step's reasoning then
+    opens by reading those errors.
+    """
     out: list[dict[str, JsonValue]] = []
     for turn in trajectory.turns:
         out.append({"role": "user", "content": turn.query.text})
@@ -66,23 +88,32 @@ def messages(trajectory: Trajectory, *, uniform: bool = False) -> list[dict[str,
                 if turn.followup:
                     out.append({"role": "user", "content": followup_text(turn)})
                 continue
+            cot = step.cot
+            recovery = (recoveries or {}).get((turn.index, step.index))
+            if recovery is not None:
+                failed = [o.call for o in recovery.observations]
+                failed_ids = [f"call_{turn.index}_{step.index}_failed_{i}" for i in range(len(failed))]
+                out.append(
+                    {
+                        "role": "assistant",
+                        "content": None,
+                        "reasoning_content": recovery.cot,
+                        "tool_calls": _tool_calls(failed_ids, failed),
+                        "weight": 0,
+                    }
+                )
+                out.extend(
+                    {"role": "tool", "tool_call_id": cid, "name": o.call.name, "content": observation_text(o)}
+                    for cid, o in zip(failed_ids, recovery.observations, strict=True)
+                )
+                cot = recovery_cot(recovery, step.cot)
             ids = [call_id(turn.index, step.index, i) for i in range(len(step.calls))]
             out.append(
                 {
                     "role": "assistant",
                     "content": None,
-                    "reasoning_content": step.cot,
-                    "tool_calls": [
-                        {
-                            "id": cid,
-                            "type": "function",
-                            "function": {
-                                "name": c.name,
-                                "arguments": json.dumps(c.arguments, ensure_ascii=False),
-                            },
-                        }
-                        for cid, c in zip(ids, step.calls, strict=True)
-                    ],
+                    "reasoning_content": cot,
+                    "tool_calls": _tool_calls(ids, step.calls),
                 }
             )
             for cid, obs in zip(ids, step.observations, strict=True):
@@ -95,18 +126,21 @@ def messages(trajectory: Trajectory, *, uniform: bool = False) -> list[dict[str,
                     }
                 )
     if uniform:
-        out = [{key: m.get(key) for key in MESSAGE_KEYS} for m in out]
+        keys = (*MESSAGE_KEYS, "weight") if recoveries is not None else MESSAGE_KEYS
+        out = [{key: m.get(key) for key in keys} for m in out]
     return out
 
 
-def record(trajectory: Trajectory, source: RunSource) -> dict[str, JsonValue]:
-    msgs: list[JsonValue] = list(messages(trajectory))
+def record(trajectory: Trajectory, source: RunSource, *, uniform: bool = False) -> dict[str, JsonValue]:
+    """One trajectory's record; with ``source.with_recovery``, failed attempts are found and shown."""
+    recoveries = find_recoveries(trajectory, source.options) if source.with_recovery else None
+    msgs: list[JsonValue] = list(messages(trajectory, uniform=uniform, recoveries=recoveries))
     return {
         "messages": msgs,
         # A JSON string: tool schemas differ in shape and type from tool to tool, which Arrow's JSON
         # reader (datasets 4.x) cannot unify; LLaMA-Factory's readers take the string as it is.
         "tools": json.dumps(openai_tools(trajectory.tools), ensure_ascii=False),
-        META_KEY: export_meta(trajectory, source.options).to_json(),
+        META_KEY: export_meta(trajectory, source.options, recoveries).to_json(),
     }
 
 

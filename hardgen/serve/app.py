@@ -4,7 +4,8 @@ Routes (with or without the ``/v1`` prefix, so both base URL styles work):
     POST /v1/chat/completions   the OpenAI chat-completions API (``stream: true`` answers with SSE)
     GET  /v1/models             one model entry (any model name is accepted)
     GET  /health                liveness
-    GET  /hardgen/stats         request, role, fault and error counters (not an OpenAI route)
+    GET  /hardgen/stats         request, role, fault and error counters and the process's CPU seconds
+                                (``cpu_s``; not an OpenAI route)
 """
 
 from __future__ import annotations
@@ -81,6 +82,7 @@ def create_app(standin: StandIn) -> Starlette:
     async def stats(request: Request) -> Response:
         data = standin.stats.as_json()
         data["options"] = {"fingerprint": options.fingerprint, "latency_ms": options.latency_ms}
+        data["cpu_s"] = time.process_time()  # the server process's own CPU, so benchmarks can leave it out
         return JSONResponse(data)
 
     async def http_error(request: Request, exc: Exception) -> Response:
