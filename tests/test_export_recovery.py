@@ -14,7 +14,7 @@ from typer.testing import CliRunner
 
 from hardgen.cli import app
 from hardgen.export import ExportError, export_run
-from hardgen.schema import ReasoningAttempt, Trajectory
+from hardgen.schema import CheckVerdict, HardQuery, ReasoningAttempt, Step, Trajectory
 from hardgen.verify import verify_file
 from tests.fixtures_trajectories import call, correct, fare_trajectory, write_run, wrong
 
@@ -99,6 +99,43 @@ def test_only_loud_failures_with_reasoning_the_example_can_show(tmp_path: Path) 
     assert recovered == [0, 0, 0, 1]
     failed = [m for m in records[3]["messages"] if m.get("weight") == 0]
     assert [m["reasoning_content"] for m in failed] == ["The airports are known now."]
+    assert verify_file(tmp_path / "o.jsonl").ok
+
+
+def test_a_call_where_none_was_due_is_not_shown_as_a_recovery(tmp_path: Path) -> None:
+    # A missing_param turn: the destination is left out, so the right first answer asks for it. The
+    # first attempt called anyway, and its call fails loudly on an unchanged state: on a call step it
+    # would be shown; on a no-call step it is not (no later call fixes it: the answer was to make none).
+    t = _with_attempts([_failed(), correct(FIXED_COT, FARE, k=2)])
+    turn = t.turns[0]
+    asked = ReasoningAttempt(
+        attempt=2,
+        cot="The request does not say where the trip ends.",
+        reply="Where would you fly to?",
+        verdict=CheckVerdict(correct=True),
+    )
+    no_call = Step(index=0, calls=[], observations=[], cot=asked.cot, attempts=[_failed(), asked])
+    no_call = no_call.model_copy(update={"reply": asked.reply})
+    steps = [no_call, *(s.model_copy(update={"index": s.index + 1}) for s in turn.steps)]
+    turn = turn.model_copy(
+        update={
+            "kind": "missing_param",
+            "query": HardQuery(text="What would an economy seat from Rivermist cost me?"),
+            "followup": "To Stonebrook.",
+            "withheld_param": "to_city",
+            "withheld_value": "Stonebrook",
+            "steps": steps,
+        }
+    )
+    run = write_run(tmp_path / "run", [t.model_copy(update={"turns": [turn]})])
+    (record,) = _records(export_run(run, "openai", tmp_path / "o.jsonl", with_recovery=True).files[0])
+    meta = json.loads(record["hardgen"])
+    assert meta["recovered"] == 1, "only the call step's failed call is shown"
+    messages = record["messages"]
+    assert [m["role"] for m in messages[:3]] == ["user", "assistant", "user"]
+    assert messages[1]["content"] == "Where would you fly to?" and not messages[1].get("tool_calls")
+    weighted = [i for i, m in enumerate(messages) if m.get("weight") == 0]
+    assert len(weighted) == 1 and weighted[0] > 2
     assert verify_file(tmp_path / "o.jsonl").ok
 
 
