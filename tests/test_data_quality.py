@@ -66,6 +66,23 @@ async def test_a_step_right_after_feedback_keeps_reasoning_that_names_no_attempt
     assert parse_response(rest).calls == refined.calls
 
 
+async def test_a_slip_on_a_later_attempt_still_carries_reasoning_a_first_answer_would_give() -> None:
+    # A second attempt can slip too, and the checker may accept the slip (a value equal in effect):
+    # the kept step then needs reasoning that names no earlier attempt, never an empty one.
+    trace = execute(["travel"], TRAVEL["book_between_cities"])
+    tools = primitive(trace, specs_of(["travel"]))
+    tool, query = await phase2(trace, tools)
+    _, failures, _ = await run_turn(["travel"], trace, OfflineReasoner(config(error_schedule=[1.0]), "r"))
+    always_wrong = OfflineReasoner(config(error_schedule=[1.0]), "reasoner")
+    inp = ReasonerInput(
+        query=query, tools=tools, advanced_tool=tool, failed_attempts=[failures[0]], attempt=2, seed=5
+    )
+    slip = (await always_wrong.reason(inp)).value
+    assert _GHOST.search(slip.cot)  # the raw attempt answers the feedback
+    assert slip.final_cot.strip() and not _GHOST.search(slip.final_cot)
+    assert clean_cot(slip) == slip.final_cot
+
+
 def test_an_llm_refinement_without_a_final_block_keeps_no_reasoning() -> None:
     attempt = ReasoningAttempt(attempt=2, cot="What was wrong in my previous attempt? ...", calls=[])
     assert clean_cot(attempt) == ""

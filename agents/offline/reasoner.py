@@ -139,7 +139,13 @@ def reason_step(inp: ReasonerInput, options: ReasonerOptions, rng: random.Random
         mistake = make_mistake(step, inp, options.mistakes, rng)
         if mistake is not None:
             cot = mistake_cot(inp, step, mistake.thought)
-            return ReasoningAttempt(attempt=inp.attempt, cot=cot, calls=mistake.calls)
+            if not inp.failed_attempts:
+                return ReasoningAttempt(attempt=inp.attempt, cot=cot, calls=mistake.calls)
+            # A slip can still be accepted (a value equal in effect): if it is, the step keeps this
+            # reasoning, written as a first answer would be, not the narrated refinement.
+            first = inp.model_copy(update={"failed_attempts": []})
+            final = mistake_cot(first, step, mistake.thought)
+            return ReasoningAttempt(attempt=inp.attempt, cot=cot, final_cot=final, calls=mistake.calls)
     # The reasoning a first answer gives for these calls; a refined attempt keeps it as its final CoT.
     fresh = continue_cot(inp, step) if inp.done_steps else initial_cot(inp, step)
     if inp.failed_attempts:
