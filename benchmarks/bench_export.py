@@ -23,15 +23,7 @@ from hardgen.export import FORMATS, export_run
 from hardgen.report import write_report
 from hardgen.stats import compute_stats
 from hardgen.verify import verify_file
-from tests.fixtures_trajectories import scaled_trajectories, write_run
-
-OUTPUTS = {
-    "llamafactory": "lf",
-    "openai": "o.jsonl",
-    "verl": "v.parquet",
-    "verl-sft": "s.parquet",
-    "hf": "hf",
-}
+from tests.fixtures_trajectories import OUTPUTS, scaled_trajectories, write_run
 
 
 def median_seconds(work: Callable[[], object], rounds: int) -> tuple[float, float]:

@@ -410,3 +410,13 @@ def scaled_trajectories(n: int) -> list[Trajectory]:
         t = base[i % len(base)]
         out.append(t.model_copy(update={"item": i, "id": f"{RUN_ID}/{i}"}))
     return out
+
+
+# Every export format and the output name a test or benchmark gives it (a folder, or a file by suffix).
+OUTPUTS = {
+    "llamafactory": "lf",
+    "openai": "o.jsonl",
+    "verl": "v.parquet",
+    "verl-sft": "s.parquet",
+    "hf": "hf",
+}

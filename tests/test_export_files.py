@@ -23,16 +23,9 @@ from hardgen.export.manifest import manifest_path
 from hardgen.reward import compute_score
 from hardgen.schema import ToolCall
 from hardgen.verify import verify_file, verify_path
-from tests.fixtures_trajectories import RUN_ID, all_trajectories, write_run
+from tests.fixtures_trajectories import OUTPUTS, RUN_ID, all_trajectories, write_run
 
 RUN_NAME = f"hardgen_{RUN_ID}"
-OUTPUTS = {
-    "llamafactory": "lf",
-    "openai": "o.jsonl",
-    "verl": "v.parquet",
-    "verl-sft": "s.parquet",
-    "hf": "hf",
-}
 
 
 @pytest.fixture(scope="module")

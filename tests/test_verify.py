@@ -23,15 +23,7 @@ from hardgen.verify import (
     build_environment,
     verify_file,
 )
-from tests.fixtures_trajectories import SUITES, write_run
-
-OUTPUTS = {
-    "llamafactory": "lf",
-    "openai": "o.jsonl",
-    "verl": "v.parquet",
-    "verl-sft": "s.parquet",
-    "hf": "hf",
-}
+from tests.fixtures_trajectories import OUTPUTS, SUITES, write_run
 
 
 @pytest.fixture(scope="module")

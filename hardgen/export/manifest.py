@@ -15,9 +15,10 @@ import hashlib
 import json
 import os
 import shutil
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from pydantic import JsonValue
 
@@ -67,6 +68,27 @@ def atomic_file(path: Path) -> Iterator[Path]:
         os.replace(temp, path)
     finally:
         temp.unlink(missing_ok=True)
+
+
+def write_parquet(path: Path, schema: Any, rows: Iterable[dict[str, JsonValue]], batch_rows: int) -> int:
+    """Stream ``rows`` into one zstd parquet file at ``path`` (written atomically), ``batch_rows`` at a
+    time so memory stays flat; an empty export still gets the schema. The number of rows."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    count = 0
+    batch: list[dict[str, JsonValue]] = []
+    with atomic_file(path) as temp, pq.ParquetWriter(temp, schema, compression="zstd") as writer:
+        for row in rows:
+            batch.append(row)
+            if len(batch) >= batch_rows:
+                writer.write_table(pa.Table.from_pylist(batch, schema=schema))
+                count += len(batch)
+                batch = []
+        if batch or count == 0:
+            writer.write_table(pa.Table.from_pylist(batch, schema=schema))
+            count += len(batch)
+    return count
 
 
 @contextlib.contextmanager

@@ -48,7 +48,7 @@ from hardgen.export.common import (
     responses,
     system_prompt,
 )
-from hardgen.export.manifest import atomic_file, write_text_atomic
+from hardgen.export.manifest import write_parquet, write_text_atomic
 from hardgen.schema import Trajectory
 
 DATA_SOURCE = "hardgen"
@@ -144,23 +144,17 @@ def output_path(out: Path, name: str) -> Path:
 
 def write(source: RunSource, out: Path, name: str) -> tuple[list[Path], int]:
     """Stream the rows into one parquet file, in batches."""
-    import pyarrow as pa
-    import pyarrow.parquet as pq
-
     path = output_path(out, name)
     schema = _schema()
-    count = 0
-    batch: list[dict[str, JsonValue]] = []
-    with atomic_file(path) as temp, pq.ParquetWriter(temp, schema, compression="zstd") as writer:
+
+    def all_rows() -> Iterator[dict[str, JsonValue]]:
+        written = 0  # a row's index runs across trajectories
         for trajectory in source.trajectories():
-            batch.extend(rows(trajectory, source, count + len(batch)))
-            if len(batch) >= BATCH_ROWS:
-                writer.write_table(pa.Table.from_pylist(batch, schema=schema))
-                count += len(batch)
-                batch = []
-        if batch or count == 0:
-            writer.write_table(pa.Table.from_pylist(batch, schema=schema))
-            count += len(batch)
+            batch = rows(trajectory, source, written)
+            written += len(batch)
+            yield from batch
+
+    count = write_parquet(path, schema, all_rows(), BATCH_ROWS)
     reward = path.with_name(f"{path.stem}_reward.py")
     write_text_atomic(reward, reward_module_text())
     return [path, reward], count

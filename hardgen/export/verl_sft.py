@@ -29,7 +29,7 @@ from pydantic import JsonValue
 
 from hardgen.export import openai_chat
 from hardgen.export.common import META_KEY, ExportError, ExportMeta, Replay, RunSource
-from hardgen.export.manifest import atomic_file, write_text_atomic
+from hardgen.export.manifest import write_parquet, write_text_atomic
 from hardgen.schema import Trajectory
 
 BATCH_ROWS = 256
@@ -72,23 +72,9 @@ def dataset_module_path(parquet: Path) -> Path:
 
 def write(source: RunSource, out: Path, name: str) -> tuple[list[Path], int]:
     """Stream the rows into one parquet file, and write the dataset class beside it."""
-    import pyarrow as pa
-    import pyarrow.parquet as pq
-
     path = output_path(out, name)
     schema = _schema(weights=source.with_recovery)
-    count = 0
-    batch: list[dict[str, JsonValue]] = []
-    with atomic_file(path) as temp, pq.ParquetWriter(temp, schema, compression="zstd") as writer:
-        for trajectory in source.trajectories():
-            batch.append(row(trajectory, source))
-            if len(batch) >= BATCH_ROWS:
-                writer.write_table(pa.Table.from_pylist(batch, schema=schema))
-                count += len(batch)
-                batch = []
-        if batch or count == 0:
-            writer.write_table(pa.Table.from_pylist(batch, schema=schema))
-            count += len(batch)
+    count = write_parquet(path, schema, (row(t, source) for t in source.trajectories()), BATCH_ROWS)
     module = dataset_module_path(path)
     write_text_atomic(module, dataset_module_text())
     return [path, module], count
