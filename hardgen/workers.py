@@ -473,7 +473,16 @@ async def dispatch(
             if asyncio.iscoroutine(result):
                 await result
 
-    await asyncio.gather(*(slot(w) for w in workers for _ in range(slots)))
+    tasks = [asyncio.ensure_future(slot(w)) for w in workers for _ in range(slots)]
+    try:
+        await asyncio.gather(*tasks)
+    except BaseException:
+        # A permanent fault (or a storage error) raised from ``handle`` ends every slot now: without
+        # this the other slots would go on and report the items of killed workers as errors.
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        raise
     while not queue.empty():
         plan = queue.get_nowait()
         outcome = Outcome(plan.item, "error", message="not run: every worker had ended")

@@ -131,3 +131,92 @@ def test_two_workers_killed_one_way_or_another_give_the_one_process_dataset(tmp_
         items = [t.item for t in store.trajectories(None)]
         assert sorted(items) == list(range(24))
         assert store.dataset_hash() == want
+
+
+# ------------------------------------------------------------------ endpoint faults under workers
+
+ROLES = ("tool_maker", "query_generator", "reasoner", "verifier", "summarizer")
+
+
+def llm_config(base_url: str, items: int, workers: int) -> dict[str, object]:
+    role = {
+        "impl": "llm",
+        "model": "standin",
+        "base_url": base_url,
+        "timeout_s": 2.0,
+        "max_retries": 1,
+        "options": {"circuit_breaker": {"threshold": 3, "probe_every_s": 0.2, "give_up_after_s": 1.0}},
+    }
+    return {
+        "run": {"seed": 4, "trajectories": items, "concurrency": 4, "workers": workers},
+        "environment": {"suites": ["travel"], "suites_per_item": 1},
+        "sampling": {"calls_per_trace": {"min": 2, "max": 3}, "turns": {"min": 1, "max": 2}},
+        "self_eval": {"enabled": False},
+        "agents": dict.fromkeys(ROLES, role),
+    }
+
+
+def hardgen_cli(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    environ = {k: v for k, v in os.environ.items() if not k.startswith("OPENAI_")}
+    return subprocess.run(
+        [sys.executable, "-m", "hardgen.cli", *args],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+        env={**environ, **(env or {})},
+    )
+
+
+def test_a_refused_key_stops_every_worker_at_once_with_one_message(tmp_path: Path) -> None:
+    from hardgen.serve import BackgroundServer, StandInOptions
+
+    cfg = tmp_path / "cfg.yaml"
+    with BackgroundServer(StandInOptions(seed=1, api_key="right-key")) as server:
+        cfg.write_text(yaml.safe_dump(llm_config(server.base_url, items=8, workers=2)))
+        done = hardgen_cli("run", str(cfg), "--run-dir", str(tmp_path / "run"), "-q", "--no-check")
+        requests = server.standin.stats.requests
+    assert done.returncode == 2, done.stderr
+    last = done.stderr.strip().splitlines()[-1]
+    assert last.startswith("error: stopped:") and "HTTP 401" in last and server.base_url in last
+    assert "Traceback" not in done.stderr
+    assert "raised" not in done.stderr, "the stop is not reported as item errors"
+    assert requests <= 8, "one refused request per item in flight, no retries, in both workers"
+    with ResultStore(tmp_path / "run" / "results.sqlite") as store:
+        assert store.count("discarded") == 0, "a permanent fault discards nothing"
+
+
+@pytest.mark.slow
+def test_an_outage_under_workers_defers_then_resume_gives_the_one_process_dataset(tmp_path: Path) -> None:
+    from hardgen.serve import BackgroundServer, StandInOptions
+
+    items = 6
+    with BackgroundServer(StandInOptions(seed=1)) as server:
+        port, base_url = server.port, server.base_url
+        ref = asyncio.run(
+            Runner(parse_settings(llm_config(base_url, items, workers=1)), tmp_path / "ref").run()
+        )
+    assert ref.kept > 0 and not ref.deferred
+    with ResultStore(tmp_path / "ref" / "results.sqlite") as store:
+        want = store.dataset_hash()
+
+    # The server is down: both workers defer every item, nothing is discarded, the run exits 1.
+    cfg = tmp_path / "cfg.yaml"
+    cfg.write_text(yaml.safe_dump(llm_config(base_url, items, workers=2)))
+    run_dir = tmp_path / "run"
+    down = hardgen_cli("run", str(cfg), "--run-dir", str(run_dir), "-q", "--no-check")
+    assert down.returncode == 1, down.stderr
+    assert f"{items} item(s) deferred after endpoint faults" in down.stderr
+    assert "Traceback" not in down.stderr
+    with ResultStore(run_dir / "results.sqlite") as store:
+        assert store.count("kept") + store.count("discarded") == 0
+        assert len(store.deferred()) == items
+
+    # Back up on the same address: resume finishes every item once, as one process would have.
+    with BackgroundServer(StandInOptions(seed=1), port=port):
+        done = hardgen_cli("resume", str(run_dir), "-q")
+    assert done.returncode == 0, done.stderr
+    with ResultStore(run_dir / "results.sqlite") as store:
+        assert sorted(t.item for t in store.trajectories(None)) == list(range(items))
+        assert not store.deferred()
+        assert store.dataset_hash() == want
