@@ -12,7 +12,7 @@ The K_max loop: ``reasoner -> check``; a correct attempt goes to ``execute_step`
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Generic, Literal, TypeVar
 
@@ -55,6 +55,7 @@ from hardgen.kinds import (
     supply_text,
     withheld_parameter,
     withheld_problems,
+    withholdable,
     without_value,
 )
 from hardgen.schema import (
@@ -134,11 +135,12 @@ async def sample_trace(state: GenerateState, runtime: Runtime[Deps]) -> Update:
     deps = runtime.context
     plan, turn, key = state.plan, state.turn_index, state.thread
     kind = plan.kind_of(turn)
+    drawn = kind
     if kind == "irrelevance":
         foreign = _sample_foreign(state, deps)
         if foreign is not None:
             return foreign
-        kind = "base"  # no other domain's tools in the graph: a base turn instead
+        kind = "base"  # no other domain's tools in the graph: a base turn instead (counted as unmade)
     env, start, ref = _turn_start(state, deps)
     updates = GraphUpdates.model_validate(state.graph_updates) if state.graph_updates else GraphUpdates()
     called = set(state.called)
@@ -168,7 +170,8 @@ async def sample_trace(state: GenerateState, runtime: Runtime[Deps]) -> Update:
             max_calls=budget,
             prefer_bridging=sampling.prefer_bridging,
             reject=lambda t: undo_chain(t) is not None,  # join a queue only to leave it: no request
-            wanted=_wanted(kind, context, sampling.prefer_bridging),
+            wanted=_wanted(kind, context, sampling.prefer_bridging, state.called),
+            tries=4 if kind == "base" else KIND_TRIES,
             # The snapshot before this turn is env_state (and, for turn 0, the trajectory's
             # initial_state): the trace does not keep another copy.
             record_initial=False,
@@ -181,7 +184,9 @@ async def sample_trace(state: GenerateState, runtime: Runtime[Deps]) -> Update:
         raise
     if not trace.calls:
         return _discard("sample", "sample:no_executable_trace")
-    setup = _turn_setup(kind, trace, state.called)
+    setup = _turn_setup(kind, trace, state.called, context)
+    if drawn != "base" and (setup is None or setup.kind != drawn):
+        setup = TurnSetup(kind="base", unmade=drawn)  # made as a base turn; stats count it
     called.update(trace.tool_names)
     result: Update = {
         "trace": trace,
@@ -216,23 +221,47 @@ def _start_state(state: GenerateState, deps: Deps) -> str:
     return deps.snapshots.put(enlarge_state(fresh, rng_for(plan.seed, "enlarge")), owner=key)
 
 
-def _wanted(kind: TurnKind, context: list[Trace], prefer_bridging: bool) -> Callable[[Trace], bool] | None:
-    """What the sampler prefers in a trace: a value flow, and for a long-context turn a long listing."""
+# Targets a turn of another kind than base may draw before it is made as a base turn: a chain that can
+# carry the kind (a long listing, a value the user can withhold, a tool not used before) is rarer.
+KIND_TRIES = 12
+
+
+def _wanted(
+    kind: TurnKind, context: list[Trace], prefer_bridging: bool, called_before: Sequence[str] = ()
+) -> Callable[[Trace], bool] | None:
+    """What the sampler prefers in a trace: a value flow, and a chain that can carry the turn's kind
+    (:func:`_can_carry`). The sampler's last try drops the preference; :func:`_turn_setup` then finds
+    whether the kind can still be made."""
+    if kind == "base":
+        return (lambda t: bridges(t, context)) if prefer_bridging else None
+    return lambda t: (
+        _can_carry(kind, t, context, called_before) and (not prefer_bridging or bridges(t, context))
+    )
+
+
+def _can_carry(kind: TurnKind, trace: Trace, context: list[Trace], called_before: Sequence[str]) -> bool:
+    """Whether a trace can make a turn of ``kind``: a long listing to pick from (long_context), a value
+    the user must give that a query can leave out (missing_param), a tool no earlier turn called
+    (missing_func)."""
     if kind == "long_context":
-        return lambda t: longest_listing(t) >= LONG_LISTING and (not prefer_bridging or bridges(t, context))
-    return (lambda t: bridges(t, context)) if prefer_bridging else None
+        return longest_listing(trace) >= LONG_LISTING
+    if kind == "missing_param":
+        return any(withholdable(e.value) for e in required_inputs(trace, context, None))
+    if kind == "missing_func":
+        return hidden_tool_for(trace, called_before) is not None
+    return True
 
 
-def _turn_setup(kind: TurnKind, trace: Trace, called_before: list[str]) -> TurnSetup | None:
-    """The turn's setup (hardgen.kinds); a missing_func turn whose tools were all used before is base."""
+def _turn_setup(
+    kind: TurnKind, trace: Trace, called_before: Sequence[str], context: list[Trace]
+) -> TurnSetup | None:
+    """The turn's setup (hardgen.kinds); None when the trace cannot carry the kind (a base turn)."""
+    if kind == "base" or not _can_carry(kind, trace, context, called_before):
+        return None
     if kind == "missing_func":
         hidden = hidden_tool_for(trace, called_before)
-        return TurnSetup(kind=kind, hidden_tools=[hidden]) if hidden else None
-    if kind == "long_context":  # only with a long listing to pick from; else it is a base turn
-        return TurnSetup(kind=kind) if longest_listing(trace) >= LONG_LISTING else None
-    if kind == "missing_param":
-        return TurnSetup(kind=kind)
-    return None
+        return TurnSetup(kind=kind, hidden_tools=[hidden] if hidden else [])
+    return TurnSetup(kind=kind)
 
 
 def _sample_foreign(state: GenerateState, deps: Deps) -> Update | None:
@@ -341,8 +370,8 @@ async def query_generator(state: GenerateState, runtime: Runtime[Deps]) -> Updat
     if setup is not None and setup.kind == "missing_param":
         required = [e.value for e in required_inputs(trace, context, None)]
         withheld = withheld_parameter(tool, required, rng_for(state.plan.seed, "withhold", state.turn_index))
-        if withheld is None:
-            setup = None  # every value comes from earlier outputs: a base turn instead
+        if withheld is None:  # no advanced parameter carries a value to leave out: a base turn instead
+            setup = TurnSetup(kind="base", unmade="missing_param")
         else:
             shown = tool.model_copy(update={"parameters": [p for p in tool.parameters if p is not withheld]})
             setup = setup.model_copy(
@@ -640,6 +669,7 @@ def _close_turn(state: GenerateState, deps: Deps, summary: str, usage: list[Toke
     if setup is not None:
         extra = {
             "kind": setup.kind,
+            "unmade_kind": setup.unmade,
             "followup": setup.followup,
             "withheld_param": setup.withheld_param,
             "withheld_value": setup.withheld_value,

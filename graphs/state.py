@@ -68,6 +68,7 @@ class TurnSetup(Model):
     foreign_suites: list[str] = Field(
         default_factory=list, description="irrelevance: the suites the out-of-reach request came from."
     )
+    unmade: str = Field(default="", description="A kind drawn for the turn that could not be made (base).")
 
     @property
     def no_call_first(self) -> bool:

@@ -348,10 +348,10 @@ def run_summary(run_dir: str | Path) -> dict[str, Any]:
     Keys: ``dataset_hash`` (every stored trajectory), ``self_eval_hash`` (Phase I verdicts), ``kept``,
     ``discarded``, ``discard_reasons``, ``funnel``, and ``features``: counts of what the run exercised
     (verified steps right first time and after Verifier feedback, steps discarded at K_max, kept
-    multi-turn trajectories, Phase I evaluations and failures).
+    multi-turn trajectories, Phase I evaluations and failures, kept turns of each kind but base).
     """
     from hardgen.runner import funnel
-    from hardgen.schema import content_hash
+    from hardgen.schema import TURN_KINDS, content_hash
     from hardgen.store import ResultStore
 
     with ResultStore(Path(run_dir) / "results.sqlite") as store:
@@ -370,6 +370,10 @@ def run_summary(run_dir: str | Path) -> dict[str, Any]:
             "self_eval_evaluations": sum(1 for *_x, reason in self_eval if not reason.startswith("skipped")),
             "self_eval_failures": sum(1 for *_x, failed, _r in self_eval if failed),
         }
+        for kind in TURN_KINDS[1:]:  # turn kinds other than base, in kept trajectories
+            features[f"kept_{kind}_turns"] = sum(
+                1 for t in trajectories if t.status == "kept" for turn in t.turns if turn.kind == kind
+            )
         return {
             "dataset_hash": store.dataset_hash(),
             "self_eval_hash": content_hash([list(row) for row in self_eval]),

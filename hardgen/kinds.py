@@ -53,16 +53,23 @@ def withheld_parameter(
     fit = [
         p
         for p in tool.parameters
-        if isinstance(p.value, str | int | float)
-        and not isinstance(p.value, bool)
-        and not is_trivial(p.value)
-        and len(str(p.value)) >= 2
-        and any(values_match(p.value, r) for r in required)
+        if withholdable(p.value) and any(values_match(p.value, r) for r in required)
     ]
     if not fit:
         return None
     strings = [p for p in fit if isinstance(p.value, str)]
     return rng.choice(strings or fit)
+
+
+def withholdable(value: JsonValue) -> bool:
+    """Whether a missing_param query can leave this value out: a string or a number the follow-up can
+    state and a guard can look for in text (not a flag, not a trivial value)."""
+    return (
+        isinstance(value, str | int | float)
+        and not isinstance(value, bool)
+        and not is_trivial(value)
+        and len(str(value)) >= 2
+    )
 
 
 def without_value(tool: AdvancedTool, name: str) -> AdvancedTool:

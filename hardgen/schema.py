@@ -336,9 +336,14 @@ class Turn(QuietDefaults):
     added_tools: list[ToolSpec] = Field(
         default_factory=list, description="missing_func: the hidden tools' specs, which the follow-up shows."
     )
+    unmade_kind: str = Field(
+        default="",
+        description="The kind drawn for this turn when no chain could carry it: the turn is base instead.",
+    )
 
     quiet: ClassVar[tuple[str, ...]] = (
         "kind",
+        "unmade_kind",
         "followup",
         "withheld_param",
         "withheld_value",

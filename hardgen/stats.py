@@ -19,7 +19,8 @@
     tokens                   token usage by role, and the total
     distinct_tool_chains     number of distinct tool-name sequences among kept trajectories
     turn_kinds               the kept turns by kind (hardgen.kinds): {"configured": the config's shares,
-                             "kept": share of kept turns, "counts": kept turns, "no_call_steps": count}
+                             "kept": share of kept turns, "counts": kept turns, "no_call_steps": count,
+                             "unmade": kept base turns drawn as another kind no chain could carry, by kind}
 """
 
 from __future__ import annotations
@@ -73,6 +74,7 @@ class _Accumulator:
     examples: list[dict[str, JsonValue]] = field(default_factory=list)
     kinds: Counter[str] = field(default_factory=Counter)
     no_call_steps: int = 0
+    unmade: Counter[str] = field(default_factory=Counter)
 
     def example(self, kind: str, trajectory: Trajectory, turn: int, text: str) -> None:
         if len(self.examples) < MAX_LEAK_EXAMPLES:
@@ -146,6 +148,7 @@ def _turn_kinds(settings: object, acc: _Accumulator) -> dict[str, JsonValue]:
         "kept": {k: _share(acc.kinds[k], turns) for k in TURN_KINDS},
         "counts": {k: acc.kinds[k] for k in TURN_KINDS},
         "no_call_steps": acc.no_call_steps,
+        "unmade": {k: acc.unmade[k] for k in TURN_KINDS if acc.unmade[k]},
     }
 
 
@@ -168,6 +171,8 @@ def _add(acc: _Accumulator, t: Trajectory) -> None:
     context: list[Trace] = []
     for turn in t.turns:
         acc.kinds[turn.kind] += 1
+        if turn.unmade_kind:
+            acc.unmade[turn.unmade_kind] += 1
         acc.no_call_steps += sum(1 for s in turn.steps if s.no_call)
         acc.steps += len(turn.steps)
         acc.parallel_steps += sum(1 for s in turn.steps if len(s.calls) > 1)
@@ -293,6 +298,12 @@ def summary_rows(stats: dict[str, JsonValue]) -> Iterable[tuple[str, str]]:
             yield (
                 "turn kinds (kept / configured)",
                 ", ".join(f"{k} {_percent(kept[k])} / {_percent(configured.get(k))}" for k in kinds_shown),
+            )
+        unmade = kinds.get("unmade") if isinstance(kinds, dict) else None
+        if isinstance(unmade, dict) and unmade:
+            yield (
+                "turns made as base (no chain for the kind)",
+                ", ".join(f"{k} {n}" for k, n in unmade.items()),
             )
     leaks = stats["leaks"]
     assert isinstance(leaks, dict)

@@ -135,6 +135,34 @@ SCENARIOS: dict[str, Scenario] = {
             ("kept trajectories", lambda run, cas: run["kept"] > 0),
         ],
     ),
+    "kinds": Scenario(
+        description="Turn kinds with every role an LLM: a missing value asked for, a missing tool named, "
+        "a request no tool fits answered without a call, a pick from long listings.",
+        config={
+            "run": {"seed": 6, "trajectories": 6, "concurrency": 3},
+            "environment": {"suites": ["support", "games", "filesystem", "messaging"], "suites_per_item": 2},
+            "sampling": {
+                "calls_per_trace": {"min": 1, "max": 2},
+                "multi_turn_share": 0.5,
+                "turns": {"min": 2, "max": 2},
+                "turn_kinds": {
+                    "base": 0.2,
+                    "missing_param": 0.2,
+                    "missing_func": 0.2,
+                    "long_context": 0.2,
+                    "irrelevance": 0.2,
+                },
+            },
+            "self_eval": {"enabled": False},
+            "pipeline": {"k_max": 3},
+            "agents": _roles("standin"),
+        },
+        server=StandInOptions(seed=6, error_rate=0.35),
+        checks=[
+            (f"a kept {kind} turn", _feature(f"kept_{kind}_turns"))
+            for kind in ("missing_param", "missing_func", "long_context", "irrelevance")
+        ],
+    ),
 }
 
 

@@ -149,3 +149,80 @@ def test_the_export_command_writes_the_folder(bfcl_run: Path, tmp_path: Path) ->
     assert "bfcl records" in result.output
     lines = (tmp_path / "b" / "possible_answer").glob("*.json")
     assert all(json.loads(line)["ground_truth"] for f in lines for line in f.read_text().splitlines())
+
+
+# ------------------------------------------------------------------------------------ turn kinds
+
+
+@pytest.fixture(scope="module")
+def bfcl_kinds_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    # One class a backend: each is its own domain, so an irrelevance turn can come from another one.
+    classes = ["MessageAPI", "TwitterAPI", "GorillaFileSystem", "TravelAPI", "TicketAPI", "TradingBot"]
+    backends = [
+        {"kind": "bfcl", "name": f"bfcl_{c}", "options": {"classes": [c], "descriptions": "short"}}
+        for c in classes
+    ]
+    kinds = {"base": 0.2, "missing_param": 0.3, "missing_func": 0.3, "irrelevance": 0.2}
+    settings = parse_settings(
+        {
+            "run": {"seed": 4, "trajectories": 12, "concurrency": 4},
+            "environment": {"suites": [], "suites_per_item": 2, "backends": backends},
+            "sampling": {
+                "calls_per_trace": {"min": 1, "max": 3},
+                "multi_turn_share": 0.7,
+                "turns": {"min": 2, "max": 2},
+                "turn_kinds": kinds,
+            },
+            "self_eval": {"enabled": False},
+        }
+    )
+    run_dir = tmp_path_factory.mktemp("bfcl-kinds") / "run"
+    asyncio.run(Runner(settings, run_dir).run())
+    return run_dir
+
+
+def test_a_turn_kind_run_exports_in_bfcls_multi_turn_layout(bfcl_kinds_run: Path, tmp_path: Path) -> None:
+    """Question turns, involved classes, initial config, ground truth and ``missed_function`` as BFCL's
+    own loader reads them; BFCL's multi-turn checker accepts the ground truth as an answer."""
+    from bfcl_eval.eval_checker.multi_turn_eval.multi_turn_checker import multi_turn_checker
+
+    from hardgen.calls import render_call
+
+    export_run(bfcl_kinds_run, "bfcl", tmp_path / "bfcl", name="kinds")
+    entries, answers = _load(tmp_path / "bfcl")  # BFCL's loader moves a missed function's doc out
+    trajectories = {t.item: t for t in RunSource.open(bfcl_kinds_run).trajectories()}
+    assert len(entries) == len(trajectories) > 0
+    seen: set[str] = set()
+    for entry in entries:
+        t = trajectories[int(entry["id"].rsplit("_", 1)[1])]
+        truth, question = answers[entry["id"]], entry["question"]
+        assert len(truth) == len(question)
+        assert entry["involved_classes"] == list(entry["initial_config"])
+        shown = {f["name"] for f in entry["function"]}
+        i = 0
+        for turn in t.turns:
+            seen.add(turn.kind)
+            assert question[i] == [{"role": "user", "content": turn.query.text}]
+            calls = [render_call(c) for s in turn.steps for c in s.calls]
+            if turn.kind != "base" and turn.steps[0].no_call:
+                assert truth[i] == [], "the no-call answer is the turn's ground truth"
+                i += 1
+                if turn.kind == "irrelevance":
+                    continue
+                if turn.kind == "missing_func":  # an empty turn at which BFCL adds the function
+                    assert question[i] == []
+                    assert [doc["name"] for doc in entry["missed_function"][str(i)]] == turn.hidden_tools
+                    assert not shown & set(turn.hidden_tools), "the missed function is held out"
+                else:  # missing_param: the user's follow-up gives the value
+                    assert question[i] == [{"role": "user", "content": turn.followup}]
+            assert truth[i] == calls and calls
+            i += 1
+        assert i == len(truth)
+        if not any(turn.kind == "missing_func" for turn in t.turns):
+            assert "missed_function" not in entry
+        category = entry["id"].rsplit("_", 1)[0]
+        model = f"hardgen_kinds_{next(_MODELS)}"
+        answer = [[turn] if turn else [] for turn in truth]
+        with isolated_numerics():
+            assert multi_turn_checker(answer, truth, entry, category, model) == {"valid": True}, entry["id"]
+    assert {"missing_param", "missing_func", "irrelevance"} <= seen, seen

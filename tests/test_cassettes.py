@@ -42,7 +42,7 @@ CASSETTES = Path(__file__).resolve().parent.parent / "cassettes"
 # probe the TCP options it may set, finds it blocked and goes on without them: that warning is noise.)
 no_network = pytest.mark.disable_socket
 quiet_probe = pytest.mark.filterwarnings("ignore:A test tried to use socket.socket")
-SCENARIOS = ("phase1_self_eval", "generate", "faults")
+SCENARIOS = ("phase1_self_eval", "generate", "faults", "kinds")
 
 
 @pytest.fixture(autouse=True)
@@ -134,6 +134,20 @@ def test_generation_cassette_covers_the_k_max_loop_and_multi_turn(tmp_path: Path
     fixed = next(s for s in steps if len(s.attempts) > 1)
     assert fixed.attempts[0].feedback is not None and fixed.attempts[0].verdict is not None
     assert not fixed.attempts[0].verdict.correct and fixed.attempts[-1].verdict.correct  # type: ignore[union-attr]
+
+
+@no_network
+@quiet_probe
+def test_turn_kind_cassette_covers_every_kind(tmp_path: Path) -> None:
+    summary, _ = replay_run("kinds", tmp_path / "run")
+    features = summary["features"]
+    for kind in ("missing_param", "missing_func", "long_context", "irrelevance"):
+        assert features[f"kept_{kind}_turns"] > 0, kind
+    with ResultStore(tmp_path / "run" / "results.sqlite") as store:
+        turns = [turn for t in store.trajectories("kept") for turn in t.turns]
+    asked = [turn for turn in turns if turn.kind == "missing_param"]
+    assert all(turn.steps[0].reply.endswith("?") and turn.steps[1].calls for turn in asked)
+    assert all(turn.steps[0].no_call for turn in turns if turn.kind in ("missing_func", "irrelevance"))
 
 
 @no_network

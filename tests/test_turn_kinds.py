@@ -234,3 +234,52 @@ def test_reward_decision_table_for_no_call_rows(runs: Any) -> None:
     for solution, expected in table:
         assert compute_score("hardgen", solution, truth, info) == expected, solution
         assert standalone_score("hardgen", solution, truth, info) == expected, solution
+
+
+# ----------------------------------------------------------------------- a mix: accounting, workers
+
+MIX = {"base": 0.6, "missing_param": 0.1, "missing_func": 0.1, "long_context": 0.1, "irrelevance": 0.1}
+
+
+def mix_settings(workers: int) -> Settings:
+    data: dict[str, Any] = {
+        "run": {"seed": 5, "trajectories": 30, "concurrency": 4, "workers": workers},
+        "environment": {"suites": SUITES, "suites_per_item": 2},
+        "sampling": {"multi_turn_share": 0.6, "turns": {"min": 2, "max": 2}, "turn_kinds": MIX},
+        "self_eval": {"enabled": False},
+    }
+    return parse_settings(data)
+
+
+@pytest.fixture(scope="module")
+def mix_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    run_dir = tmp_path_factory.mktemp("mix") / "w1"
+    asyncio.run(Runner(mix_settings(1), run_dir).run())
+    return run_dir
+
+
+def test_a_kind_no_chain_can_carry_is_counted_not_silently_base(mix_run: Path) -> None:
+    plans = plan_items(mix_settings(1), SUITES)
+    made = unmade = 0
+    for t in kept(mix_run):
+        drawn = plans[t.item].kinds
+        for turn in t.turns:
+            if turn.kind == drawn[turn.index]:
+                made += drawn[turn.index] != "base"
+            else:  # made as base instead, and marked with the kind it was drawn as
+                assert turn.kind == "base" and turn.unmade_kind == drawn[turn.index], (t.item, turn.index)
+                unmade += 1
+    assert made > 0
+    kinds = compute_stats(mix_run)["turn_kinds"]
+    assert isinstance(kinds, dict) and isinstance(kinds["unmade"], dict)
+    assert sum(int(n) for n in kinds["unmade"].values()) == unmade  # type: ignore[call-overload]
+
+
+def test_a_kind_mix_gives_the_same_dataset_with_one_worker_or_two(mix_run: Path, tmp_path: Path) -> None:
+    asyncio.run(Runner(mix_settings(2), tmp_path / "w2").run())
+    with (
+        ResultStore(mix_run / "results.sqlite") as one,
+        ResultStore(tmp_path / "w2" / "results.sqlite") as two,
+    ):
+        assert one.count("kept") > 0
+        assert one.dataset_hash() == two.dataset_hash()

@@ -204,6 +204,34 @@ class RunMemory:
     def __init__(self, limit: int = 20_000) -> None:
         self.traces: BoundedDict[str, TraceContext] = BoundedDict(limit)
         self.advanced_tools: BoundedDict[str, AdvancedTool] = BoundedDict(limit)
+        # A missing_param turn shows the Query Generator the advanced tool without the parameter the
+        # user gives later: each tool is also kept under every form with one parameter left out.
+        self.withheld: BoundedDict[str, tuple[TraceContext, str]] = BoundedDict(limit)
+
+    def remember_trace(self, context: TraceContext, tool_names: Iterable[str]) -> None:
+        """What a Tool Maker request made, under the advanced tool as a Query Generator prompt shows it
+        whole, and as it shows it with any one parameter withheld (hardgen.kinds)."""
+        names = list(tool_names)
+        tool = context.advanced_tool
+        self.traces.put(self.tool_key(tool, names), context)
+        for param in tool.parameters:
+            shown = tool.model_copy(update={"parameters": [p for p in tool.parameters if p is not param]})
+            self.withheld.put(self.tool_key(shown, names), (context, param.name))
+
+    def remember_query(self, query_text: str, tool: AdvancedTool, withheld: str = "") -> None:
+        """The advanced tool behind a query, under every form of the request a Reasoner prompt shows:
+        the query alone and, for a query that leaves a value out, the query with the user's follow-up
+        stating it (the Reasoner sees the value as unknown until then)."""
+        from hardgen.kinds import combined_query, supply_text, without_value
+
+        key = self.query_key(query_text, tool.description)
+        if not withheld:
+            self.advanced_tools.put(key, tool)
+            return
+        param = next(p for p in tool.parameters if p.name == withheld)
+        self.advanced_tools.put(key, without_value(tool, withheld))
+        stated = combined_query(HardQuery(text=query_text), supply_text(param)).text
+        self.advanced_tools.put(self.query_key(stated, tool.description), tool)
 
     @staticmethod
     def tool_key(tool: AdvancedTool, tool_names: Iterable[str]) -> str:
@@ -501,26 +529,43 @@ def read_advanced_tool(text: str) -> AdvancedTool:
     )
 
 
-def read_query_generator(
-    prompt: str, seed: int, memory: RunMemory, catalogue: SpecCatalogue
-) -> tuple[QueryInput, bool]:
-    """The Query Generator's input; the flag says whether the trace came from memory."""
+@dataclass
+class QueryRequest:
+    """A Query Generator request read back: the role's input, whether its trace came from memory, and
+    the whole advanced tool with the parameter the query must leave out (missing_param), if any."""
+
+    input: QueryInput
+    remembered: bool
+    whole_tool: AdvancedTool
+    withheld: str = ""
+
+
+def read_query_generator(prompt: str, seed: int, memory: RunMemory, catalogue: SpecCatalogue) -> QueryRequest:
+    """The Query Generator's input, with what memory adds (:class:`QueryRequest`)."""
     parts = sections(prompt)
     tool = read_advanced_tool(_section(parts, "Advanced tool"))
     names = _tool_names(_section(parts, "Your task"))
     tool = tool.model_copy(update={"primitive_tools": names})
-    context = memory.traces.get(RunMemory.tool_key(tool, names))
+    key = RunMemory.tool_key(tool, names)
+    context = memory.traces.get(key)
+    withheld = ""
+    if context is None and (found := memory.withheld.get(key)) is not None:
+        context, withheld = found
     history_len = sum(
         1 for ln in parts.get("Earlier in this conversation", "").split("\n") if ln.startswith("User: ")
     )
+    whole = tool
     if context is None:
         tools = [catalogue.named(n) for n in names]
         trace, remembered = Trace(), False
     else:
         tools, trace, remembered = context.tools, context.trace, True
-        tool, history_len = context.advanced_tool, context.history_len
+        whole, history_len = context.advanced_tool, context.history_len
+        shown = [p for p in whole.parameters if p.name != withheld]
+        tool = whole.model_copy(update={"parameters": shown})
     history = [_placeholder_turn(i, "") for i in range(history_len)]
-    return QueryInput(advanced_tool=tool, trace=trace, tools=tools, history=history, seed=seed), remembered
+    inp = QueryInput(advanced_tool=tool, trace=trace, tools=tools, history=history, seed=seed)
+    return QueryRequest(inp, remembered, whole, withheld)
 
 
 def _tool_names(task: str) -> list[str]:
@@ -692,15 +737,35 @@ def read_verifier(prompt: str, seed: int, catalogue: SpecCatalogue) -> VerifierI
         detail=fields.get("Detail", ""),
     )
     results = _section(parts, "What the solver's calls returned when executed")
+    truth, sep, note = _section(parts, "The correct calls for this step (for you only)").partition(
+        "\n" + NO_CALL_NOTE
+    )
     return VerifierInput(
         query=HardQuery(text=_section(parts, "Request")),
         attempt=attempt,
-        ground_truth=read_calls(_section(parts, "The correct calls for this step (for you only)")),
+        ground_truth=read_calls(truth),
+        no_call_reason=read_no_call_reason(NO_CALL_NOTE + note) if sep else "",
         execution_result=read_responses(results.split("\n"), calls),
         verdict=verdict,
         tools=read_tool_list(_section(parts, "Tools the solver had"), catalogue),
         seed=seed,
     )
+
+
+NO_CALL_NOTE = "No call was due at this step: "
+_MISSING_PARAM_NOTE = ("the request leaves out the ", " and no earlier result gives it")
+
+
+def read_no_call_reason(note: str) -> str:
+    """The Verifier prompt's note under an empty ground truth, as ``VerifierInput.no_call_reason``:
+    ``missing_param:<parameter>``, ``missing_func``, ``irrelevance``; '' when there is none."""
+    if not note.startswith(NO_CALL_NOTE):
+        return ""
+    why = note[len(NO_CALL_NOTE) :]
+    head, tail = _MISSING_PARAM_NOTE
+    if why.startswith(head) and tail in why:
+        return "missing_param:" + why[len(head) :].split(tail, 1)[0]
+    return "missing_func" if why.startswith("a tool the request needs is not among") else "irrelevance"
 
 
 def read_summary(prompt: str, seed: int) -> SummaryInput:

@@ -283,20 +283,19 @@ class StandIn:
             inp, history_len = read_tool_maker(prompt, seed, self.catalogue)
             made = await self.tool_maker.make_tool(inp)
             names = [t.name for t in inp.tools]
-            self.memory.traces.put(
-                RunMemory.tool_key(made.value, names),
+            self.memory.remember_trace(
                 TraceContext(
                     trace=inp.trace, tools=inp.tools, history_len=history_len, advanced_tool=made.value
                 ),
+                names,
             )
             return Reply(role, split_think(made.raw)[0], advanced_tool_json(made.value))
         if role == "query_generator":
-            query_input, remembered = read_query_generator(prompt, seed, self.memory, self.catalogue)
-            if not remembered:
+            asked = read_query_generator(prompt, seed, self.memory, self.catalogue)
+            if not asked.remembered:
                 self.stats.memory_misses["query_generator"] += 1
-            query = await self.query_generator.make_query(query_input)
-            key = RunMemory.query_key(query.value.text, query_input.advanced_tool.description)
-            self.memory.advanced_tools.put(key, query_input.advanced_tool)
+            query = await self.query_generator.make_query(asked.input)
+            self.memory.remember_query(query.value.text, asked.whole_tool, asked.withheld)
             answer = json.dumps({"query": query.value.text}, ensure_ascii=False)
             return Reply(role, split_think(query.raw)[0], answer)
         if role == "reasoner":
