@@ -18,7 +18,9 @@ average is printed with each figure. Reported, as medians over ``--repeats`` run
   ``run.concurrency`` C: requests/s the server saw while its count went from 20% to 80% of the run's
   requests (the ramp-up and the tail of long items left out), the share of ideal, and CPU per request:
   the child's CPU (its own and its reaped child processes', i.e. workers; modules imported before the
-  clock starts) over the requests the server answered; the stand-in's CPU per request beside it.
+  clock starts) over the requests the server answered; the stand-in's CPU per request beside it,
+  with the share of a core it kept busy, and a note when the two together would need more cores at
+  the ideal rate than the machine has (then the share cannot reach 1 here, whichever is to blame).
   ``--workers N`` sets ``run.workers`` (a hardgen without that setting says so and the benchmark stops).
 * **faults**: one run with every role and a Phase I target ``impl: llm`` against a stand-in injecting
   ``--fault-rate`` faults of every kind (429, 500, timeouts, malformed and truncated answers, wrong
@@ -174,6 +176,7 @@ class Codes:
                     last = stats(url)
                 requests = last["requests"] - first["requests"]
                 result["standin_cpu_ms"] = 1000 * (last["cpu_s"] - first["cpu_s"]) / requests
+                result["standin_cpu_s"] = last["cpu_s"] - first["cpu_s"]
                 runs[name].append(result)
         return {
             name: {key: statistics.median(run[key] for run in results) for key in results[0]}
@@ -430,10 +433,20 @@ def bench_pipeline(
                 f"  concurrency {c:>4} {name:>6}: {r['requests']:.0f} requests in "
                 f"{r['elapsed_s']:5.1f} s; steady {r['steady_rps']:6.1f} req/s of ideal {ideal:6.1f} "
                 f"-> share {r['steady_rps'] / ideal:.3f}; CPU {r['cpu_ms']:5.1f} ms/request (process "
-                f"busy {r['busy']:.0%}), stand-in {r['standin_cpu_ms']:4.1f} ms/request; "
+                f"busy {r['busy']:.0%}), stand-in {r['standin_cpu_ms']:4.1f} ms/request (busy "
+                f"{r['standin_cpu_s'] / r['elapsed_s']:.0%}); "
                 f"{r['kept']:.0f} kept, {r['discarded']:.0f} discarded ({load()})",
                 flush=True,
             )
+            # Both processes share this machine's cores: at the ideal rate they need this many.
+            own, standin_cores = ideal * r["cpu_ms"] / 1000, ideal * r["standin_cpu_ms"] / 1000
+            if own + standin_cores > (os.cpu_count() or 1):
+                print(
+                    f"    at the ideal {ideal:.0f} req/s hardgen would need {own:.1f} cores and the "
+                    f"stand-in {standin_cores:.1f}, of the {os.cpu_count()} here: the share cannot "
+                    "reach 1 on this machine",
+                    flush=True,
+                )
 
 
 # ------------------------------------------------------------------------------------------- faults

@@ -83,10 +83,19 @@ class ReasoningChatOpenAI(ChatOpenAI):
         self, response: dict[str, Any] | openai.BaseModel, generation_info: dict[str, Any] | None = None
     ) -> ChatResult:
         result = super()._create_chat_result(response, generation_info)
-        data = response if isinstance(response, dict) else response.model_dump()
-        for generation, choice in zip(result.generations, data.get("choices") or [], strict=False):
-            message = (choice.get("message") or {}) if isinstance(choice, dict) else {}
-            reasoning = _reasoning_of(message)
+        # The typed response keeps unknown fields as attributes: read them there rather than dumping the
+        # whole response a second time (the parent class dumps it once already).
+        if isinstance(response, dict):
+            choices = response.get("choices")
+        else:
+            choices = getattr(response, "choices", None)
+        for generation, choice in zip(result.generations, choices or [], strict=False):
+            if isinstance(choice, dict):
+                message = choice.get("message") or {}
+            else:
+                typed = getattr(choice, "message", None)
+                message = {name: getattr(typed, name, None) for name in REASONING_FIELDS}
+            reasoning = _reasoning_of(message) if isinstance(message, Mapping) else ""
             if reasoning:
                 generation.message.additional_kwargs["reasoning_content"] = reasoning
         return result

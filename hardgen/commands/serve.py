@@ -71,6 +71,7 @@ def serve(
         standin = StandIn(options)
     except ValueError as exc:
         raise UserError(str(exc)) from exc
+    standin.warm_up()  # before the port is announced: the first requests pay no start-up cost
     try:
         sock = bind(host, port)
     except OSError as exc:
