@@ -103,6 +103,11 @@ class Backend:
     def restore(self, snapshot: Mapping[str, JsonValue]) -> None:
         raise NotImplementedError
 
+    def state_view(self) -> JSONDict:
+        """The data :meth:`snapshot` gives, which may share objects with the live state: to read (hash,
+        compare, index) at once, never to keep or change. Backends whose snapshot copies override it."""
+        return self.snapshot()
+
     def entities(self) -> dict[str, list[JsonValue]]:
         """Values that exist in the current state, by kind (``city``, ``user_id``, ...).
 
@@ -110,7 +115,7 @@ class Backend:
         every string and number found under each public attribute, keyed by the attribute's name and,
         for records, by each field name.
         """
-        return collect_entities(self.snapshot().get("state", {}))
+        return collect_entities(self.state_view().get("state", {}))
 
     def fork(self) -> Backend:
         """A new, independent backend in the same state (for executing calls on a copy)."""
@@ -231,6 +236,10 @@ class Suite(Backend):
 
     def snapshot(self) -> JSONDict:
         state = copy_json({key: getattr(self, key) for key in self._state_keys})
+        return {"state": state, "seed": self._seed, "calls": self._calls}
+
+    def state_view(self) -> JSONDict:
+        state = {key: getattr(self, key) for key in self._state_keys}
         return {"state": state, "seed": self._seed, "calls": self._calls}
 
     def restore(self, snapshot: Mapping[str, JsonValue]) -> None:
@@ -438,9 +447,13 @@ class Environment:
                 raise EnvironmentConfigError(f"snapshot of {name!r} is not an object")
             backend.restore(part)
 
+    def state_view(self) -> JSONDict:
+        """:meth:`snapshot`'s data without the copies (see :meth:`Backend.state_view`)."""
+        return {name: b.state_view() for name, b in self.backends.items()}
+
     def state_hash(self) -> str:
         """A canonical hash of the whole state (suite states, seeds and call counters)."""
-        return content_hash(self.snapshot())
+        return content_hash(self.state_view())
 
     def entities(self) -> dict[str, list[JsonValue]]:
         merged: dict[str, list[JsonValue]] = {}

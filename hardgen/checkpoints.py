@@ -15,11 +15,20 @@ attempts: text) are stored zlib-compressed, their type tagged ``+z``.
 
 from __future__ import annotations
 
+import json
+import sqlite3
 import zlib
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable, Sequence
 from typing import Any
 
-from langgraph.checkpoint.base import ChannelVersions, Checkpoint, CheckpointMetadata, CheckpointTuple
+from langgraph.checkpoint.base import (
+    WRITES_IDX_MAP,
+    ChannelVersions,
+    Checkpoint,
+    CheckpointMetadata,
+    CheckpointTuple,
+    get_checkpoint_metadata,
+)
 from langgraph.checkpoint.serde.base import SerializerProtocol
 from langgraph.checkpoint.sqlite.aio import AsyncSqliteSaver
 
@@ -34,6 +43,18 @@ CREATE TABLE IF NOT EXISTS checkpoint_blobs (
     PRIMARY KEY (thread_id, checkpoint_ns, channel, version)
 )
 """
+_PUT_BLOBS = (
+    "INSERT OR REPLACE INTO checkpoint_blobs (thread_id, checkpoint_ns, channel, version, type, blob) "
+    "VALUES (?, ?, ?, ?, ?, ?)"
+)
+_PUT_CHECKPOINT = (
+    "INSERT OR REPLACE INTO checkpoints (thread_id, checkpoint_ns, checkpoint_id, parent_checkpoint_id, "
+    "type, checkpoint, metadata) VALUES (?, ?, ?, ?, ?, ?, ?)"
+)
+_PUT_WRITES = (
+    "INSERT OR {verb} INTO writes (thread_id, checkpoint_ns, checkpoint_id, task_id, task_path, idx, "
+    "channel, type, value) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
+)
 
 
 class LeanSqliteSaver(AsyncSqliteSaver):
@@ -41,6 +62,10 @@ class LeanSqliteSaver(AsyncSqliteSaver):
 
     Call :meth:`create_blobs_table` once after opening (the runner's ``sqlite_checkpointer`` does).
     Checkpoints written by the plain saver (values inline) still read: inline values win.
+
+    A checkpoint (its blobs and its row) and a task's writes are each one transaction run in one go on
+    the connection's thread, as the plain saver commits them, but without its several round trips
+    between the event loop and that thread per statement.
     """
 
     async def create_blobs_table(self) -> None:
@@ -57,22 +82,71 @@ class LeanSqliteSaver(AsyncSqliteSaver):
     ) -> Any:
         await self.setup()
         thread_id = str(config["configurable"]["thread_id"])
-        ns = config["configurable"].get("checkpoint_ns", "")
+        ns = config["configurable"]["checkpoint_ns"]
         values = checkpoint["channel_values"]
         rows = []
         for channel, version in new_versions.items():
             if channel in values:
                 kind, blob = self.serde.dumps_typed(values[channel])
                 rows.append((thread_id, ns, channel, str(version), kind, blob))
-        if rows:
-            async with self.lock:
-                await self.conn.executemany(
-                    "INSERT OR REPLACE INTO checkpoint_blobs "
-                    "(thread_id, checkpoint_ns, channel, version, type, blob) VALUES (?, ?, ?, ?, ?, ?)",
-                    rows,
-                )
         lean: Checkpoint = {**checkpoint, "channel_values": {}}
-        return await super().aput(config, lean, metadata, new_versions)
+        kind, data = self.serde.dumps_typed(lean)
+        meta = json.dumps(get_checkpoint_metadata(config, metadata), ensure_ascii=False)
+        row = (
+            thread_id,
+            ns,
+            checkpoint["id"],
+            config["configurable"].get("checkpoint_id"),
+            kind,
+            data,
+            meta.encode("utf-8", "ignore"),
+        )
+
+        def put(db: sqlite3.Connection) -> None:
+            if rows:  # the blobs before the row that names them, in the same transaction
+                db.executemany(_PUT_BLOBS, rows)
+            db.execute(_PUT_CHECKPOINT, row)
+            db.commit()
+
+        await self._in_thread(put)
+        return {
+            "configurable": {"thread_id": thread_id, "checkpoint_ns": ns, "checkpoint_id": checkpoint["id"]}
+        }
+
+    async def aput_writes(
+        self,
+        config: Any,
+        writes: Sequence[tuple[str, Any]],
+        task_id: str,
+        task_path: str = "",
+    ) -> None:
+        await self.setup()
+        verb = "REPLACE" if all(w[0] in WRITES_IDX_MAP for w in writes) else "IGNORE"
+        conf = config["configurable"]
+        key = (
+            str(conf["thread_id"]),
+            str(conf["checkpoint_ns"]),
+            str(conf["checkpoint_id"]),
+            task_id,
+            task_path,
+        )
+        rows = [
+            (*key, WRITES_IDX_MAP.get(channel, idx), channel, *self.serde.dumps_typed(value))
+            for idx, (channel, value) in enumerate(writes)
+        ]
+
+        def put(db: sqlite3.Connection) -> None:
+            db.executemany(_PUT_WRITES.format(verb=verb), rows)
+            db.commit()
+
+        await self._in_thread(put)
+
+    async def _in_thread(self, work: Callable[[sqlite3.Connection], None]) -> None:
+        """Run ``work`` on the connection's own thread in one round trip (aiosqlite queues every call
+        to that thread; its ``_execute`` is the queue's entry point)."""
+        async with self.lock:
+            conn = self.conn
+            await conn._execute(work, conn._conn)
 
     async def aget_tuple(self, config: Any) -> CheckpointTuple | None:
         found = await super().aget_tuple(config)

@@ -59,8 +59,6 @@ class CheckRow:
 
 def endpoints(settings: Settings) -> dict[tuple[str, str, str], tuple[AgentConfig, list[str]]]:
     """(base URL, model, key variable) -> (one config that uses it, the roles that do)."""
-    from hardgen.agents.llm.client import resolve_base_url
-
     roles: list[tuple[str, AgentConfig]] = [
         (name, getattr(settings.agents, name))
         for name in ("tool_maker", "query_generator", "reasoner", "verifier", "summarizer")
@@ -71,6 +69,10 @@ def endpoints(settings: Settings) -> dict[tuple[str, str, str], tuple[AgentConfi
     for role, config in roles:
         if config.impl != "llm":
             continue
+        # Imported only when a role is an LLM: the client stack takes seconds to import, which an
+        # offline run would pay for nothing.
+        from hardgen.agents.llm.client import resolve_base_url
+
         key = (resolve_base_url(config.base_url), config.model, config.api_key_env)
         found.setdefault(key, (config, []))[1].append(role)
     return found

@@ -41,13 +41,25 @@ class QuietDefaults(Model):
     @model_serializer(mode="wrap")
     def _drop_quiet_defaults(self, handler: SerializerFunctionWrapHandler) -> Any:
         data = handler(self)
-        if isinstance(data, dict):
-            for name in self.quiet:
-                if name in data and getattr(self, name) == type(self).model_fields[name].get_default(
-                    call_default_factory=True
-                ):
+        if isinstance(data, dict) and self.quiet:
+            for name, default in _quiet_defaults(type(self)):
+                if name in data and getattr(self, name) == default:
                     del data[name]
         return data
+
+
+_QUIET_DEFAULTS: dict[type[QuietDefaults], tuple[tuple[str, Any], ...]] = {}
+
+
+def _quiet_defaults(cls: type[QuietDefaults]) -> tuple[tuple[str, Any], ...]:
+    """The quiet fields of ``cls`` with their defaults, worked out once per class: asking pydantic for
+    a factory's default inspects the factory's signature, which cost more than the serialisation."""
+    found = _QUIET_DEFAULTS.get(cls)
+    if found is None:
+        fields = cls.model_fields
+        found = tuple((n, fields[n].get_default(call_default_factory=True)) for n in cls.quiet)
+        _QUIET_DEFAULTS[cls] = found
+    return found
 
 
 def canonical_json(value: object) -> str:

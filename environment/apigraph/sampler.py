@@ -689,7 +689,7 @@ class Sampler:
             for i in reversed(positions):
                 if self.env.execute(run.calls[i].call) != run.calls[i].obs:
                     return False
-            return self.env.snapshot() == after
+            return self.env.state_view() == after
         finally:
             self.env.restore(after)
 
@@ -933,7 +933,7 @@ class _BackendIndex:
     def of(cls, backend: Backend) -> _BackendIndex:
         """The index of a backend's current state; shared (read-only) by every sampler that meets the
         same state, as every item does at its start."""
-        snapshot = backend.snapshot()
+        snapshot = backend.state_view()  # read here only: the index keeps copies of scalars
         key = (f"{type(backend).__qualname__}:{backend.name}", content_hash(snapshot))
         with cls._lock:
             index = cls._cache.get(key)
