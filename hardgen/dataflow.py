@@ -265,9 +265,12 @@ def carried_values(trace: Trace, context: Sequence[Trace]) -> list[IntermediateV
     """Values from earlier turns a follow-up request may leave implicit ("add a comment to the
     ticket"): identifiers that an earlier turn's output holds under the parameter's own name
     (``booking_id`` for ``booking_id``, not ``airport_code`` for ``from_airport``), with no other value
-    under that name, and that the user did not give. Any other earlier value (an amount, a text, one
-    id among several) the user has to state again."""
-    given = [v for t in context for c in t.calls for v in argument_values(c.arguments).values()]
+    under that name (in earlier turns and in this one before the call), and that the user did not
+    give (an earlier turn's call may have used it: the user still never said it). Any other earlier
+    value (an amount, a text, one id among several) the user has to state again."""
+    # What the user said in earlier turns: their external inputs, not the arguments an earlier output
+    # filled (a symbol looked up in turn 1 and used there is still one the user never gave).
+    given = [e.value for i, t in enumerate(context) for e in external_inputs(t, context=context[:i])]
     found = []
     for iv in intermediate_values(trace, context=context):
         if not iv.from_context or not isinstance(iv.value, str | int) or isinstance(iv.value, bool):
@@ -280,10 +283,12 @@ def carried_values(trace: Trace, context: Sequence[Trace]) -> list[IntermediateV
             continue
         if not set(_words(key)) <= set(_words(param)):
             continue
+        # Shown so far: by earlier turns, and by this turn's calls before it (a log-in's own user id
+        # next to the colleague's from the last turn: "the colleague" is no longer the only one).
+        before = [obs for t in context for obs in t.observations] + trace.observations[: iv.call_index]
         shown = {
             canonical_json(v)
-            for t in context
-            for obs in t.observations
+            for obs in before
             if obs.ok
             for path, v in output_values(obs.output).items()
             if path and _leaf(path) == key

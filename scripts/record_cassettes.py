@@ -122,7 +122,7 @@ SCENARIOS: dict[str, Scenario] = {
             "agents": _roles("standin"),
         },
         server=StandInOptions(
-            seed=3,
+            seed=5,
             fault_rate=0.3,
             faults=("429", "500", "malformed", "truncated", "wrong_call"),
             max_faults_per_request=1,

@@ -10,6 +10,7 @@ its result and how the assistant tells it.
 from __future__ import annotations
 
 import functools
+import random
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -113,13 +114,25 @@ class Phrase:
 
     ``goal`` is an imperative without values ("find the airport nearest to a place"); ``ask`` the same
     with the tool's own parameters as slots ("add {a} and {b}"); ``joiner`` the word before the values
-    a user states with the goal; ``tell`` the answer with the output's fields as slots.
+    a user states with the goal; ``tell`` the answer with the output's fields as slots. An entry may give
+    several wordings of its goal and its answer (a YAML list); ``goal`` and ``tell`` are the first,
+    ``goals`` and ``tells`` all of them.
     """
 
     goal: str
     ask: str = ""
     joiner: str = "for"
     tell: str = ""
+    goals: tuple[str, ...] = ()
+    tells: tuple[str, ...] = ()
+
+    def goal_in(self, rng: random.Random | None) -> str:
+        """One of the entry's wordings of the goal, drawn with the item's RNG (the first without one)."""
+        return _one_of(self.goals, self.goal, rng)
+
+    def tell_in(self, rng: random.Random | None) -> str:
+        """One of the entry's wordings of the answer, drawn with the item's RNG (the first without one)."""
+        return _one_of(self.tells, self.tell, rng)
 
     def slots(self, template: str) -> list[str]:
         return _SLOT.findall(template)
@@ -131,6 +144,21 @@ class Phrase:
 _SLOT = re.compile(r"\{([A-Za-z0-9_.|]+)\}")
 
 
+def _one_of(options: tuple[str, ...], first: str, rng: random.Random | None) -> str:
+    if rng is None or len(options) < 2:
+        return first
+    return options[rng.randrange(len(options))]
+
+
+def _wordings(entry: object) -> tuple[str, ...]:
+    """A phrase-book field: one string or a list of wordings."""
+    if isinstance(entry, str):
+        return (entry,)
+    if isinstance(entry, list):
+        return tuple(str(e) for e in entry if isinstance(e, str) and e)
+    return ()
+
+
 @functools.cache
 def _phrase_book() -> dict[str, Phrase]:
     raw = yaml.safe_load(
@@ -138,14 +166,40 @@ def _phrase_book() -> dict[str, Phrase]:
     )
     book: dict[str, Phrase] = {}
     for name, entry in (raw or {}).items():
-        if isinstance(entry, dict) and isinstance(entry.get("goal"), str):
+        if not isinstance(entry, dict):
+            continue
+        goals, tells = _wordings(entry.get("goal")), _wordings(entry.get("tell"))
+        if goals:
             book[str(name)] = Phrase(
-                goal=entry["goal"],
+                goal=goals[0],
                 ask=str(entry.get("ask", "")),
                 joiner=str(entry.get("with", "for")),
-                tell=str(entry.get("tell", "")),
+                tell=tells[0] if tells else "",
+                goals=goals,
+                tells=tells,
             )
     return book
+
+
+@functools.cache
+def _flag_book() -> dict[str, tuple[str, str]]:
+    raw = yaml.safe_load(
+        resources.files("hardgen.agents.offline").joinpath("phrases.yaml").read_text("utf-8")
+    )
+    flags: dict[str, tuple[str, str]] = {}
+    for entry in (raw or {}).values():
+        given = entry.get("flags") if isinstance(entry, dict) else None
+        for param, texts in (given or {}).items():
+            if isinstance(texts, list) and len(texts) == 2 and all(isinstance(t, str) for t in texts):
+                flags.setdefault(str(param), (texts[0], texts[1]))
+    return flags
+
+
+def flag_words(parameter: str, value: bool) -> str:
+    """What a request says for a built-in tool's boolean parameter set to ``value`` ("including hidden
+    entries" for ``show_hidden``); "" when the phrase book does not know the parameter."""
+    texts = _flag_book().get(parameter)
+    return "" if texts is None else texts[0 if value else 1]
 
 
 def phrase_for(tool: str) -> Phrase | None:

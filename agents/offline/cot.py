@@ -7,6 +7,8 @@ feedback (what was wrong, what the feedback says, how to adjust, the new plan).
 
 from __future__ import annotations
 
+import re
+
 from pydantic import JsonValue
 
 from hardgen.agents.base import ReasonerInput
@@ -45,8 +47,7 @@ def initial_cot(inp: ReasonerInput, step: StepPlan) -> str:
     lines = [f"The user wants {_wanted(_goal(inp))}. Let me analyze the available tools:"]
     for spec in inp.tools:
         lines.append(f"- `{spec.name}`: {lower_first(first_sentence(spec.description))}")
-    given = [f"{label(p.name)} {render_value(p.value)}" for p in inp.advanced_tool.parameters]
-    lines += ["", f"The request gives me {join_words(given) or 'no concrete values'}."]
+    lines += ["", _given(inp)]
     lines += _bridging(planner)
     lines.append("")
     outline = planner.outline(step.done, step.called, step.grouping)
@@ -56,6 +57,28 @@ def initial_cot(inp: ReasonerInput, step: StepPlan) -> str:
     if len(outline) > 1:
         lines.append("The sequence is correct: each call only uses what the steps before it produce.")
     return "\n".join(lines)
+
+
+_CUE = re.compile(r"\b(?:use|take) (the [^.;]+?)(?= and (?:use|take) |[.;]|$)", re.IGNORECASE)
+
+
+def _given(inp: ReasonerInput) -> str:
+    """What the request states: its values ("the city Rivermist"; a flag as the parameter it sets), or,
+    when it states none, which items it singles out and where the rest comes from."""
+    given = []
+    for p in inp.advanced_tool.parameters:
+        if isinstance(p.value, bool):
+            given.append(f"`{p.name}` = {'true' if p.value else 'false'}")
+        else:
+            given.append(f"{label(p.name)} {render_value(p.value)}")
+    if given:
+        return f"The request gives me {join_words(given)}."
+    cues = [m.group(1) for m in _CUE.finditer(inp.query.text)]
+    if cues:
+        return f"The request states no value to pass on as it is; it says which to use: {join_words(cues)}."
+    if inp.previous_turns:
+        return "The request states no new values: the calls take theirs from the conversation and the tools."
+    return "The request states no values: what the calls need comes from the tools themselves."
 
 
 def continue_cot(inp: ReasonerInput, step: StepPlan) -> str:

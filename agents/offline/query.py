@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from lemminflect import getInflection, getLemma
 from pydantic import JsonValue
 
-from hardgen.agents.offline.book import phrase_for
+from hardgen.agents.offline.book import flag_words, phrase_for
 from hardgen.agents.offline.text import (
     ORDINALS,
     ROLE_LABEL,
@@ -59,6 +59,7 @@ from hardgen.schema import (
     AdvancedTool,
     HardQuery,
     Observation,
+    ToolCall,
     ToolSpec,
     Trace,
     json_type_of,
@@ -461,8 +462,38 @@ def _goals(
         goal = goal or next((g for g in goals if g.call >= consumer), goals[-1])
         goal.values.append(param)
     for goal in goals:
-        _say(goal, calls[goal.call].arguments, specs[goal.tool], names, rng)
+        derived = {
+            iv.parameter: _result_noun(calls[iv.source_call])
+            for iv in flow.intermediate
+            if iv.call_index == goal.call and not iv.from_context and 0 <= iv.source_call < len(calls)
+        }
+        _say(goal, calls[goal.call].arguments, specs[goal.tool], names, rng, derived)
+        if not goal.values:  # "the ticket" alone; "a ticket for the subject X" is said by its values
+            goal.intent = _definite(
+                goal.intent, [iv.parameter for iv in flow.intermediate if iv.call_index == goal.call]
+            )
     return goals
+
+
+def _definite(intent: str, carried: Sequence[str]) -> str:
+    """ "show me a ticket" -> "show me the ticket" when the ticket's id comes from an earlier result (the
+    one just opened, or the only one an earlier turn showed): the user means that one, not any."""
+    for parameter in carried:
+        for noun in words(_top(parameter)):
+            if noun in ("id", "code", "number", "key", "name"):
+                continue
+            found = re.sub(rf"\b(?:a|an) ({re.escape(noun)})\b", r"the \1", intent, count=1)
+            if found != intent:
+                return found
+    articles = re.findall(r"\b(?:a|an) (?=[a-z])", intent)
+    first = intent.split(" ", 1)[0]
+    reads = family_of(first) in ("read", "find") or first in ("tell", "give", "pull", "let", "look")
+    if carried and reads and len(articles) == 1:
+        # "tell me when a colleague is free" about the colleague just looked up: the only thing it names
+        return re.sub(r"\b(?:a|an) (?=[a-z])", "the ", intent, count=1)
+    if carried and reads and not articles:  # "tell me who follows someone" -> "... follows them"
+        return re.sub(r"\bsomeone\b", "them", re.sub(r"\bsomeone's\b", "their", intent, count=1), count=1)
+    return intent
 
 
 def _consumer(trace: Trace, param: AdvancedParameter) -> int:
@@ -500,33 +531,66 @@ def _reachable(start: int, feeds: dict[int, set[int]]) -> set[int]:
 
 
 def _say(
-    goal: _Goal, arguments: dict[str, JsonValue], spec: ToolSpec, names: Sequence[str], rng: random.Random
+    goal: _Goal,
+    arguments: dict[str, JsonValue],
+    spec: ToolSpec,
+    names: Sequence[str],
+    rng: random.Random,
+    derived: dict[str, str] | None = None,
 ) -> None:
     """How the user asks for this action: the phrase book's ``ask`` with its slots filled by the values
-    stated for this very call, else its ``goal`` followed by the values; a tool the book does not know
-    is phrased from its name and description."""
+    stated for this very call, or by what an earlier result is ("the mean", ``derived``), else its
+    ``goal`` followed by the values; a tool the book does not know is phrased from its name and
+    description. "subtract one number from another" with the numbers coming from earlier results never
+    says which is taken from which; "subtract the mean from the number saved under K1" does."""
     phrase = phrase_for(goal.tool)
     if phrase is None:
         goal.intent = _intent(spec, names, rng) or _generic_intent(spec, names)
         return
     goal.joiner = phrase.joiner
     slots = phrase.ask_slots()
+    derived = derived or {}
     if slots:
-        filled: dict[str, AdvancedParameter] = {}
+        filled: dict[str, AdvancedParameter | str] = {}
         for slot in slots:
             value = arguments.get(slot)
             mine = next((p for p in goal.values if value is not None and _same(p.value, value)), None)
+            if mine is None and derived.get(slot) and derived[slot] not in filled.values():
+                filled[slot] = derived[slot]
+                continue
             if mine is None or mine in filled.values():
                 break
             filled[slot] = mine
         else:
             text = phrase.ask
             for slot, param in filled.items():
-                text = text.replace("{" + slot + "}", _bare(param))
+                text = text.replace("{" + slot + "}", param if isinstance(param, str) else _bare(param))
             goal.intent = text
-            goal.values = [p for p in goal.values if p not in filled.values()]
+            said = " ".join(p for p in filled.values() if isinstance(p, str))
+            goal.values = [
+                p
+                for p in goal.values
+                if p not in filled.values() and not (said and isinstance(p.value, str) and p.value in said)
+            ]
             return
-    goal.intent = phrase.goal
+    goal.intent = phrase.goal_in(rng)
+
+
+def _result_noun(call: ToolCall) -> str:
+    """What a calculation's result is called, from its phrase book answer: "the mean" (``The mean is
+    {result}.``), "the number saved under K1" (with the call's own arguments); "" when unknown."""
+    phrase = phrase_for(call.name)
+    match = re.match(r"^The (.+?) (?:is|are) \{result\}\.$", phrase.tell if phrase else "")
+    if match is None:
+        return ""
+
+    def fill(slot: re.Match[str]) -> str:
+        value = call.arguments.get(slot.group(1))
+        plain = isinstance(value, str | int | float) and not isinstance(value, bool)
+        return render_value(value) if plain else "{}"
+
+    text = re.sub(r"\{([A-Za-z0-9_]+)\}", fill, match.group(1))
+    return "" if "{" in text else f"the {text}"
 
 
 def _bare(param: AdvancedParameter) -> str:
@@ -723,7 +787,10 @@ def _phrase(param: AdvancedParameter, style: int) -> str:
     several words in quotes), "the pressure 34 psi"; in a sentence of its own, "the city is Rivermist"."""
     name = _label(param)
     if isinstance(param.value, bool):
-        return f"with {name} {'on' if param.value else 'off'}"
+        said = flag_words(param.name, param.value) or flag_words(
+            re.sub(r"(?:_\d+|_[a-z]|[A-Z])$", "", param.name), param.value
+        )
+        return said or f"with {name} {'on' if param.value else 'off'}"
     value = render_value(param.value)
     if len(param.name) == 1:  # a = 9, n = 5: how people write a formula's letters
         return f"{param.name} = {value}"
@@ -788,6 +855,12 @@ def _compose(parts: _Parts, history_len: int, rng: random.Random) -> str:
     if parts.cues:
         end = "?" if text.endswith("?") else "."
         text = f"{text.rstrip('.?')}{end} {upper_first(join_words(parts.cues))}."
+    # The follow-up opener goes with the request, not with the credentials ("The password is x. Now
+    # please sign in ...", never "Now the password is x.").
+    if history_len:
+        text = rng.choice(_FOLLOW_UPS).format(text=lower_first(text))
+    elif parts.domain in _DOMAIN_LEADS and rng.random() < 0.5:
+        text = _DOMAIN_LEADS[parts.domain] + text
     if parts.accounts:
         credentials = []
         for n, (user, secret) in enumerate(parts.accounts):
@@ -800,10 +873,6 @@ def _compose(parts: _Parts, history_len: int, rng: random.Random) -> str:
             credentials.append(template.format(**values))
         login = " ".join(credentials)
         text = f"{text} {login}" if rng.random() < 0.6 else f"{login} {text}"
-    if history_len:
-        text = rng.choice(_FOLLOW_UPS).format(text=lower_first(text))
-    elif parts.domain in _DOMAIN_LEADS and rng.random() < 0.5:
-        text = _DOMAIN_LEADS[parts.domain] + text
     text = re.sub(r"(?<![.])([.?])[.]+(?![.])", r"\1", text)  # a value ending in a period ends the sentence
     return " ".join(text.split())
 

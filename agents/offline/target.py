@@ -68,7 +68,7 @@ def summarize(steps: Sequence[Sequence[Observation]], rng: random.Random, query:
     earlier = [o for step in steps[:-1] for o in step]
     goals = [o for o in earlier if o.ok and o.changed_state and not is_login_tool(o.call.name)]
     goals += [o for o in last if o.ok]
-    sentences = [_report(o, query) for o in goals]
+    sentences = [_report(o, query, rng) for o in goals]
     sentences += [
         f"I could not {_phrase_text(o.call.name)}: {(o.error or 'it failed').rstrip('.')}." for o in failed
     ]
@@ -107,8 +107,8 @@ def _phrase_text(tool: str) -> str:
     return " ".join(x for x in (verb_phrase(verb), rest) if x)
 
 
-def _report(obs: Observation, query: str = "") -> str:
-    told = _told(obs)
+def _report(obs: Observation, query: str = "", rng: random.Random | None = None) -> str:
+    told = _told(obs, rng)
     if is_login_tool(obs.call.name):
         return told or " ".join(["You are signed in.", *_facts(obs.output, obs.call, query)])
     if is_logout_tool(obs.call.name):
@@ -133,9 +133,9 @@ def _report(obs: Observation, query: str = "") -> str:
 _SLOT = re.compile(r"\{([A-Za-z0-9_.]+)(?:\|([a-z]+))?\}")
 
 
-def _told(obs: Observation) -> str:
-    """The phrase book's ``tell`` sentence of a result, or "" when the tool has none or a slot's field
-    is missing from this output."""
+def _told(obs: Observation, rng: random.Random | None = None) -> str:
+    """The phrase book's ``tell`` sentence of a result (one of its wordings, drawn with ``rng``), or ""
+    when the tool has none or a slot's field is missing from this output."""
     phrase = phrase_for(obs.call.name)
     if phrase is None or not phrase.tell or not isinstance(obs.output, dict):
         return ""
@@ -147,7 +147,7 @@ def _told(obs: Observation) -> str:
         values.append(text)
         return text
 
-    text = _SLOT.sub(fill, phrase.tell)
+    text = _SLOT.sub(fill, phrase.tell_in(rng))
     if any(v == "" for v in values):
         return ""
     return upper_first(text)
@@ -345,7 +345,8 @@ def direct_call(query: str, tools: Sequence[ToolSpec]) -> tuple[ToolCall | None,
         tools,
         key=lambda t: (
             2.0 * len(content_words(t.name) & asked)
-            + len(content_words(first_sentence(t.description)) & asked) / 2.0,
+            + len(content_words(first_sentence(t.description)) & asked) / 2.0
+            + len(_asked_with(t.name) & asked),
             -list(tools).index(t),
         ),
     )
@@ -355,6 +356,13 @@ def direct_call(query: str, tools: Sequence[ToolSpec]) -> tuple[ToolCall | None,
         "that, so I call it with the values from the request."
     )
     return call, cot
+
+
+def _asked_with(tool: str) -> set[str]:
+    """The words users ask for a built-in tool with (its phrase book wordings): a model knows that
+    "get me a seat on a flight" is booking one."""
+    phrase = phrase_for(tool)
+    return content_words(" ".join(phrase.goals)) if phrase is not None else set()
 
 
 def _fill(spec: ToolSpec, candidates: list[tuple[str, set[str], bool]]) -> dict[str, JsonValue]:

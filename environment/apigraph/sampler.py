@@ -308,7 +308,9 @@ class Sampler:
         misses its target, ``reject`` refuses the trace or ``wanted`` (say, "a value flows from one
         call to another") does not hold; the last draw drops the preference for bridging targets and
         ``wanted`` (and a walk that ends short of its target is kept, as :meth:`sample_trace` keeps
-        it). ``called`` is updated with the accepted trace's tools; ``record_initial`` is
+        it). When no draw gives a trace that is both acceptable and ``wanted``, the first acceptable one
+        that reached its target is returned (the session is put back in the state after it).
+        ``called`` is updated with the accepted trace's tools; ``record_initial`` is
         :meth:`sample_trace`'s.
 
         Returns:
@@ -317,6 +319,9 @@ class Sampler:
         start = self.env.snapshot()
         sources = sorted({o.call.name for o in history if o.ok})
         rejected: list[str] = []
+        # The first acceptable trace that is not ``wanted``, with the state after it and its tools: kept
+        # when no later draw gives a wanted one (a follow-up turn is not lost for want of a value flow).
+        fallback: tuple[Trace, JSONDict, set[str]] | None = None
         for n in range(tries):
             prefer = prefer_bridging and n < tries - 1
             target = self.choose_target(
@@ -336,11 +341,19 @@ class Sampler:
             last = n == tries - 1
             reached = target in trace.tool_names or (last and bool(trace.calls))
             liked = last or wanted is None or wanted(trace)
-            if reached and liked and not (reject and reject(trace)):
+            acceptable = reached and not (reject and reject(trace))
+            if acceptable and liked:
                 called.update(turn_called)
                 return trace
+            if acceptable and fallback is None and target in trace.tool_names:
+                fallback = (trace, self.env.snapshot(), turn_called)
             rejected.append(target)
             self.env.restore(start)
+        if fallback is not None:
+            trace, after, turn_called = fallback
+            self.env.restore(after)
+            called.update(turn_called)
+            return trace
         shown = start if record_initial else {}
         return Trace(target=None, initial_state=shown, final_state_hash=self.env.state_hash())
 
@@ -864,7 +877,13 @@ class Sampler:
             return [*out, round(rng.uniform(lo, hi), 2)]
         if kind == "array":
             items = c.get("items")
-            if isinstance(items, dict) and items.get("type") in ("string", "integer", "number", "boolean"):
+            if isinstance(items, dict) and items.get("type") in ("integer", "number"):
+                # Several numbers: "average some numbers" over one number is no request anyone makes.
+                low = max(2, int(_num(c.get("minItems"), None, 2)))
+                high = max(low, min(4, int(_num(c.get("maxItems"), None, 4))))
+                count = rng.randint(low, high)
+                return [*out, [self._generate(run, tool, param, items)[-1] for _ in range(count)]]
+            if isinstance(items, dict) and items.get("type") in ("string", "boolean"):
                 return [*out, self._generate(run, tool, param, items)[-1:]]
             return [*out, []]
         if kind == "object":
