@@ -746,7 +746,7 @@ class Sampler:
                 for v, pos in self._mapped(run, tool, param, mappings)
                 if _vkey(_coerce(v, c)) not in banned | taken and _valid(_coerce(v, c), c)
             ]
-            paired = [
+            paired: list[tuple[JsonValue, int | None]] = [
                 (v, pos)
                 for v, pos in mapped
                 if pos is not None
