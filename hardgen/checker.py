@@ -518,7 +518,19 @@ def _contradicts(predicted: Sequence[ToolCall], expected: Sequence[ToolCall], st
                     continue
                 if text_contains(stated, want) and not text_contains(stated, got):
                     return True
+                if isinstance(want, bool) and isinstance(got, bool) and _flag_stated(stated, param, want):
+                    return True
     return False
+
+
+def _flag_stated(stated: str, param: str, value: bool) -> bool:
+    """Whether the request says in words that a boolean parameter is ``value`` ("replacing any number
+    already saved there" for ``overwrite: true``) and not the opposite, by the phrase book's flag words."""
+    from hardgen.agents.offline.book import flag_words
+
+    said, opposite = flag_words(param, value).lower(), flag_words(param, not value).lower()
+    text = " ".join(stated.lower().split())
+    return bool(said) and said in text and not (opposite and opposite in text)
 
 
 def _observed(env: Environment, calls: Sequence[ToolCall]) -> list[str]:

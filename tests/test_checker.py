@@ -481,3 +481,19 @@ def test_a_state_match_never_accepts_a_value_the_user_stated_otherwise() -> None
     assert not said.correct and said.error_type == "call:wrong_value"
     unsaid = check_calls(attempt, expected, specs, env=env, stated="Show me the Tactics Tower board.")
     assert unsaid.correct  # a value the user never gave is no contradiction
+
+
+def test_a_state_match_never_accepts_a_flag_the_user_stated_otherwise() -> None:
+    """Storing into a fresh key gives the same state with ``overwrite`` true or false, but a user who
+    asked to replace what is saved there said true: the exported call must not say false (issue 12)."""
+    env = Environment.from_suites(["maths"])
+    specs = {s.name: s for s in env.specs}
+    expected = [ToolCall(name="math_store_result", arguments={"key": "R1", "value": 3, "overwrite": True})]
+    attempt = [ToolCall(name="math_store_result", arguments={"key": "R1", "value": 3, "overwrite": False})]
+    silent = check_calls(attempt, expected, specs, env=env)
+    assert silent.correct and silent.matched_by == "state"
+    said = "Save 3 in memory under the key R1, replacing any number already saved there."
+    refused = check_calls(attempt, expected, specs, env=env, stated=said)
+    assert not refused.correct and refused.error_type == "call:wrong_value"
+    unsaid = check_calls(attempt, expected, specs, env=env, stated="Save 3 in memory under the key R1.")
+    assert unsaid.correct  # a flag the user never mentioned is no contradiction

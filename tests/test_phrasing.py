@@ -132,3 +132,48 @@ def test_reasoning_names_what_the_request_gives_when_it_states_no_value() -> Non
     )
     said = _given(ReasonerInput(query=query, tools=[], advanced_tool=tool))
     assert "no concrete values" not in said and "the workspace named Web Growth" in said, said
+
+
+def _told_as(tool: str, output: dict[str, object], **arguments: object) -> list[str]:
+    """Every summary the offline summariser writes for one read result (one per drawn wording)."""
+    from hardgen.agents.offline.target import summarize
+    from hardgen.schema import Observation, ToolCall
+
+    obs = Observation(
+        call=ToolCall(name=tool, arguments=arguments), ok=True, output=output, changed_state=False
+    )
+    return sorted({summarize([[obs]], random.Random(seed))[0] for seed in range(12)})
+
+
+def test_summaries_put_the_right_article_and_number_before_a_word() -> None:
+    """ "a enterprise customer" and "1 followers" are what a hand-made rule writes (issue 12)."""
+    customer = {
+        "name": "Ann Lee",
+        "company": "Acme",
+        "email": "ann@acme.test",
+        "tier": "enterprise",
+        "unclosed_tickets": 2,
+    }
+    texts = _told_as("get_support_customer", customer, customer_id="C1")
+    assert texts and all("a enterprise" not in t for t in texts), texts
+    assert any("an enterprise" in t for t in texts), texts
+    profile = {"name": "Ann Lee", "username": "ann", "location": "Oakendale", "followers": 1, "following": 3}
+    texts = _told_as("view_user_profile", profile, user_id="U1")
+    assert all("1 followers" not in t for t in texts) and any("1 follower" in t for t in texts), texts
+
+
+def test_a_wording_with_an_empty_field_is_not_used() -> None:
+    """An empty list or string must not leave "followed by none" or "the company is and" behind: the
+    summary falls back to a wording that reads well."""
+    for text in _told_as("list_followers", {"user_id": "U1", "followers": []}, user_id="U1"):
+        assert "by none" not in text and "are none" not in text, text
+    customer = {
+        "name": "Ann Lee",
+        "company": "",
+        "email": "ann@acme.test",
+        "tier": "basic",
+        "unclosed_tickets": 2,
+        "due_at": "",
+    }
+    for text in _told_as("get_support_customer", customer, customer_id="C1"):
+        assert not re.search(r"\b(of|is|are) *(\(|and\b|,|\.|$)", text), text

@@ -19,6 +19,7 @@ from pydantic import JsonValue
 from hardgen.agents.offline.book import phrase_for
 from hardgen.agents.offline.text import (
     action_of,
+    agree,
     content_words,
     field_noun,
     first_sentence,
@@ -74,7 +75,7 @@ def summarize(steps: Sequence[Sequence[Observation]], rng: random.Random, query:
     ]
     writes = any(o.changed_state for o in goals)
     opening = "" if not writes or failed else rng.choice(["Done.", "All set.", "It's done."])
-    text = " ".join(x for x in [opening, *sentences] if x) or "There was nothing to report."
+    text = agree(" ".join(x for x in [opening, *sentences] if x) or "There was nothing to report.")
     cot = (
         f"The request is answered by {len(goals)} result(s). I lead with the values the user asked for, "
         "in plain sentences; the lookups in between need no mention."
@@ -134,23 +135,32 @@ _SLOT = re.compile(r"\{([A-Za-z0-9_.]+)(?:\|([a-z]+))?\}")
 
 
 def _told(obs: Observation, rng: random.Random | None = None) -> str:
-    """The phrase book's ``tell`` sentence of a result (one of its wordings, drawn with ``rng``), or ""
-    when the tool has none or a slot's field is missing from this output."""
+    """The phrase book's ``tell`` sentence of a result, or "" when the tool has none or no wording has
+    all its slots filled by this output. The wording drawn with ``rng`` comes first; a wording whose
+    field is missing or empty gives way to the next one rather than reading "the company is and"."""
     phrase = phrase_for(obs.call.name)
     if phrase is None or not phrase.tell or not isinstance(obs.output, dict):
         return ""
+    drawn = phrase.tell_in(rng)
+    for template in [drawn, *[t for t in phrase.tells if t != drawn]]:
+        text = _fill_tell(template, obs.output)
+        if text:
+            return upper_first(text)
+    return ""
+
+
+def _fill_tell(template: str, output: dict[str, JsonValue]) -> str:
+    """A ``tell`` wording with its slots filled from ``output``; "" when a slot has no value to show."""
     values: list[str] = []
 
     def fill(match: re.Match[str]) -> str:
-        value = _field(obs.output, match.group(1))
+        value = _field(output, match.group(1))
         text = _render_slot(value, match.group(1), match.group(2) or "")
         values.append(text)
         return text
 
-    text = _SLOT.sub(fill, phrase.tell_in(rng))
-    if any(v == "" for v in values):
-        return ""
-    return upper_first(text)
+    text = _SLOT.sub(fill, template)
+    return "" if any(not v.strip() for v in values) else text
 
 
 def _field(output: JsonValue, path: str) -> JsonValue:
@@ -169,8 +179,8 @@ def _render_slot(value: JsonValue, path: str, how: str) -> str:
     if how == "count":
         return str(len(value)) if isinstance(value, list) else ""
     if isinstance(value, list):
-        if how == "names":
-            return _listing(value) if value else "none"
+        if how == "names":  # an empty list reads badly in a wording made for names ("followed by none")
+            return _listing(value) if value else ""
         if how == "leader":
             return _item_text(value[0]) if value else ""
         if how == "dates":
@@ -217,7 +227,7 @@ def _facts(output: JsonValue, call: ToolCall | None = None, query: str = "") -> 
     echoed = _echoes(output, call, query)
     sizes = {len(v) for v in output.values() if isinstance(v, list)}
     echoed |= {k for k in ("count", "total") if isinstance(output.get(k), int) and output.get(k) in sizes}
-    keys = [k for k in output if k not in _SKIPPED and label(k)]
+    keys = [k for k in output if k not in _SKIPPED and label(k) and output[k] not in ("", None)]
     fresh = [k for k in keys if k not in echoed]
     ordered = fresh + [k for k in keys if k in echoed and (not fresh or isinstance(output[k], list))]
     clauses: list[str] = []

@@ -11,6 +11,7 @@ import json
 import re
 from collections.abc import Iterable, Iterator
 
+import inflect
 from lemminflect import getAllLemmas, getInflection, getLemma
 from pydantic import JsonValue
 
@@ -195,6 +196,27 @@ def is_plural(word: str) -> bool:
     """Whether a noun is in the plural (``flights`` yes, ``status`` no)."""
     word = word.lower()
     return word.endswith("s") and noun_singular(word) != word
+
+
+_INFLECT = inflect.engine()
+_ARTICLE = re.compile(r"\b([Aa]n?) ([a-z][a-z-]+)\b")
+_ONE = re.compile(r"(?<![\d.,])\b1 ([a-z]+)\b")
+
+
+def agree(text: str) -> str:
+    """Articles and numbers made to agree with the word after them, by inflect and lemminflect:
+    "a enterprise" -> "an enterprise", "1 followers" -> "1 follower"."""
+
+    def article(match: re.Match[str]) -> str:
+        word = match.group(2)
+        fixed = _INFLECT.a(word).split(" ", 1)[0]
+        return (fixed[0].upper() + fixed[1:] if match.group(1)[0] == "A" else fixed) + " " + word
+
+    def one(match: re.Match[str]) -> str:
+        word = match.group(1)
+        return "1 " + (noun_singular(word) if is_plural(word) else word)
+
+    return _ONE.sub(one, _ARTICLE.sub(article, text))
 
 
 def label(name: str) -> str:

@@ -730,6 +730,10 @@ class Sampler:
         order += [p for p in spec.properties if p not in required]
         args: JSONDict = {}
         origin: dict[str, int | None] = {}
+        # The list items an earlier argument of this call was taken from, per output position: the
+        # other arguments from that output come from the same item (the tire and its own recommended
+        # pressure, never one tire's name with another's pressure, which no request could single out).
+        anchors: dict[int, list[dict[str, JsonValue]]] = {}
         for param in order:
             schema = spec.properties[param]
             if not isinstance(schema, dict):
@@ -742,6 +746,15 @@ class Sampler:
                 for v, pos in self._mapped(run, tool, param, mappings)
                 if _vkey(_coerce(v, c)) not in banned | taken and _valid(_coerce(v, c), c)
             ]
+            paired: list[tuple[JsonValue, int | None]] = [
+                (v, pos)
+                for v, pos in mapped
+                if pos is not None
+                and pos in anchors
+                and any(_vkey(v) in {_vkey(x) for x in item.values()} for item in anchors[pos])
+            ]
+            if paired:
+                mapped = paired
             if param not in required and not mapped and self.rng.random() >= 0.15:
                 continue
             offered = hints.get(param, [])
@@ -766,6 +779,12 @@ class Sampler:
                     args[param] = None  # the environment reports the missing value; the call is retried
                 continue
             args[param], origin[param] = choice
+            pos = choice[1]
+            if pos is not None and pos not in anchors:
+                output = next((o for _, o, p in run.outputs() if p == pos), None)
+                items = [i for i in _list_items(output) if _vkey(choice[0]) in {_vkey(x) for x in i.values()}]
+                if items:
+                    anchors[pos] = items
         return {k: v for k, v in args.items() if v is not None}, origin
 
     def _pick(
@@ -1241,3 +1260,15 @@ def probe_graph(
         finally:
             env.close()
     return updates
+
+
+def _list_items(node: JsonValue) -> Iterator[dict[str, JsonValue]]:
+    """The records listed anywhere inside an output (the items of its lists that are objects)."""
+    if isinstance(node, dict):
+        for value in node.values():
+            yield from _list_items(value)
+    elif isinstance(node, list):
+        for item in node:
+            if isinstance(item, dict):
+                yield item
+            yield from _list_items(item)
