@@ -171,7 +171,7 @@ async def sample_trace(state: GenerateState, runtime: Runtime[Deps]) -> Update:
             prefer_bridging=sampling.prefer_bridging,
             reject=lambda t: undo_chain(t) is not None,  # join a queue only to leave it: no request
             wanted=_wanted(kind, context, sampling.prefer_bridging, state.called),
-            tries=4 if kind == "base" else KIND_TRIES,
+            tries=4 if kind == "base" else KIND_TRIES * (2 if kind == "long_context" else 1),
             # The snapshot before this turn is env_state (and, for turn 0, the trajectory's
             # initial_state): the trace does not keep another copy.
             record_initial=False,
@@ -222,7 +222,8 @@ def _start_state(state: GenerateState, deps: Deps) -> str:
 
 
 # Targets a turn of another kind than base may draw before it is made as a base turn: a chain that can
-# carry the kind (a long listing, a value the user can withhold, a tool not used before) is rarer.
+# carry the kind (a long listing, a value the user can withhold, a tool not used before) is rarer; a
+# long_context turn draws twice as many (few of a session's tools list 20+ items).
 KIND_TRIES = 12
 
 

@@ -127,6 +127,9 @@ def tools_named(specs: Mapping[str, ToolSpec], names: Iterable[str]) -> list[Too
 LONG_LISTING = 20  # a listing this long (items of one list in one observation) makes a long-context turn
 
 
+GROUP_TARGET = 24  # records a session's own group (its accounts, its messages, ...) grows to
+
+
 def enlarge_state(
     snapshot: Mapping[str, JsonValue], rng: random.Random, target: int = 60
 ) -> dict[str, JsonValue]:
@@ -138,13 +141,21 @@ def enlarge_state(
     (``T1003`` -> ``T1047``, ``Web Growth`` -> ``Web Growth 12``, ``a/b.txt`` -> ``a/b 12.txt``), and
     every other field takes the value of a random record (references stay valid). The records are real
     state: tools list, filter and act on them like on the others.
+
+    Listings mostly read the session's own records (the signed-in user's accounts, the messages sent to
+    them), so those are grown first: a record belongs to a user when it refers to one who can sign in
+    (:func:`_session_refs`) or to a record that does, and each group of such records (by the values it
+    refers to: one account's transactions, one user's events) grows to :data:`GROUP_TARGET` copies that
+    keep those references. The sign-in records themselves are not copied (a copied login would own
+    nothing to list).
     """
     out: dict[str, JsonValue] = {}
     for suite, part in snapshot.items():
         if isinstance(part, dict) and isinstance(part.get("state"), dict):
             state = dict(part["state"])  # type: ignore[arg-type]
+            own = _session_refs(state)
             for key, value in list(state.items()):
-                grown = _grow(value, rng, target)
+                grown = _grow(value, rng, target, own)
                 if grown is not None:
                     state[key] = grown
             out[suite] = {**part, "state": state}
@@ -153,40 +164,94 @@ def enlarge_state(
     return out
 
 
-def _grow(collection: JsonValue, rng: random.Random, target: int) -> JsonValue | None:
+def _records(collection: JsonValue) -> list[tuple[str | None, dict[str, JsonValue]]]:
+    """A collection's records with their keys (None in a list), or [] when it is not a collection."""
     if isinstance(collection, list) and len(collection) >= 2 and all(isinstance(r, dict) for r in collection):
-        records = [r for r in collection if isinstance(r, dict)]
-        unique = _unique_fields(records)
-        if not unique or len(records) >= target:
-            return None
-        taken = {f: {str(r.get(f)) for r in records} for f in unique}
-        grown: list[JsonValue] = list(collection)
-        for n in range(len(records), target):
-            grown.append(_new_record(records, unique, taken, rng, n))
-        return grown
+        return [(None, r) for r in collection if isinstance(r, dict)]
     if (
         isinstance(collection, dict)
         and len(collection) >= 2
-        and all(isinstance(r, dict) for r in collection.values())
+        and all(isinstance(k, str) and isinstance(r, dict) for k, r in collection.items())
     ):
-        keys = list(collection)
-        records = [r for r in collection.values() if isinstance(r, dict)]
-        if len(records) >= target or not all(isinstance(k, str) for k in keys):
-            return None
-        unique = _unique_fields(records)
-        taken = {f: {str(r.get(f)) for r in records} for f in unique}
-        taken_keys = set(keys)
-        result: dict[str, JsonValue] = dict(collection)
-        for n in range(len(records), target):
-            key = _fresh(rng.choice(keys), taken_keys, n)
-            taken_keys.add(key)
-            record = _new_record(records, unique, taken, rng, n)
-            for field, value in list(record.items()):
-                if isinstance(value, str) and value in taken_keys:  # a field holding its own key
-                    record[field] = key
-            result[key] = record
-        return result
-    return None
+        return [(str(k), r) for k, r in collection.items() if isinstance(r, dict)]
+    return []
+
+
+def _refs(key: str | None, record: Mapping[str, JsonValue], own: set[str]) -> frozenset[str]:
+    """The session values a record refers to (in a field or a list field), not counting its own key."""
+    found: set[str] = set()
+    for field, value in record.items():
+        if field == "password":
+            return frozenset()  # credentials are not grown as the session's records
+        items = value if isinstance(value, list) else [value]
+        found.update(v for v in items if isinstance(v, str) and v in own and v != key)
+    return frozenset(found)
+
+
+def _session_refs(state: Mapping[str, JsonValue]) -> set[str]:
+    """Who can be the session's user (the keys of records with a password, and the records those name:
+    a login's ``user_id``) and, to a fixed point, the keys of the records that refer to them (their
+    accounts, then those accounts' cards). The session signs in during the trajectory, so every user
+    who can sign in gets their records grown."""
+    collections = {name: _records(value) for name, value in state.items()}
+    keys = {k for recs in collections.values() for k, _ in recs if k is not None}
+    own: set[str] = set()
+    for recs in collections.values():
+        for k, r in recs:
+            if k is not None and "password" in r:
+                own.add(k)
+                own.update(v for v in r.values() if isinstance(v, str) and v in keys)
+    changed = bool(own)
+    while changed:
+        changed = False
+        for recs in collections.values():
+            for k, r in recs:
+                if k is not None and k not in own and _refs(k, r, own):
+                    own.add(k)
+                    changed = True
+    return own
+
+
+def _grow(collection: JsonValue, rng: random.Random, target: int, own: set[str]) -> JsonValue | None:
+    keyed = _records(collection)
+    if not keyed:
+        return None
+    records = [r for _, r in keyed]
+    if any("password" in r for r in records):
+        return None  # who can sign in stays as it is: a copy would sign in to an empty session
+    unique = _unique_fields(records)
+    if not unique and isinstance(collection, list):
+        return None
+    # what each new record copies: the session's groups first (each to GROUP_TARGET), then any record
+    groups: dict[frozenset[str], list[dict[str, JsonValue]]] = {}
+    for k, r in keyed:
+        refs = _refs(k, r, own)
+        if refs:
+            groups.setdefault(refs, []).append(r)
+    plan: list[tuple[list[dict[str, JsonValue]], frozenset[str]]] = []
+    for refs, members in sorted(groups.items(), key=lambda g: sorted(g[0])):
+        plan += [(members, refs)] * max(0, GROUP_TARGET - len(members))
+    plan += [(records, frozenset())] * max(0, target - len(records) - len(plan))
+    if not plan:
+        return None
+    taken = {f: {str(r.get(f)) for r in records} for f in unique}
+    if isinstance(collection, list):
+        grown: list[JsonValue] = list(collection)
+        for n, (pool, refs) in enumerate(plan, start=len(records)):
+            grown.append(_new_record(pool, unique, taken, rng, n, refs))
+        return grown
+    keys = [k for k, _ in keyed if k is not None]
+    taken_keys = set(keys)
+    result: dict[str, JsonValue] = dict(collection)  # type: ignore[arg-type]
+    for n, (pool, refs) in enumerate(plan, start=len(records)):
+        key = _fresh(rng.choice(keys), taken_keys, n)
+        taken_keys.add(key)
+        record = _new_record(pool, unique, taken, rng, n, refs)
+        for field, value in list(record.items()):
+            if isinstance(value, str) and value in taken_keys:  # a field holding its own key
+                record[field] = key
+        result[key] = record
+    return result
 
 
 def _unique_fields(records: Sequence[Mapping[str, JsonValue]]) -> list[str]:
@@ -213,14 +278,20 @@ def _new_record(
     taken: dict[str, set[str]],
     rng: random.Random,
     n: int,
+    refs: frozenset[str] = frozenset(),
 ) -> dict[str, JsonValue]:
+    """A copy of one of ``records`` with fresh unique fields; a field holding one of ``refs`` (the
+    session values the group shares: its owner, its account) keeps the copied record's value."""
     base = dict(rng.choice(records))
+    kept = {f for f, v in base.items() if _holds(v, refs)}
     for field in base:
-        if field not in unique:
+        if field not in unique and field not in kept:
             donor = rng.choice(records)
             if field in donor:
                 base[field] = donor[field]
     for field in unique:
+        if field in kept:
+            continue
         value = base[field]
         if isinstance(value, int):
             fresh = max(int(v) for v in taken[field]) + 1 + rng.randrange(3)
@@ -231,6 +302,11 @@ def _new_record(
             taken[field].add(text)
             base[field] = text
     return base
+
+
+def _holds(value: JsonValue, refs: frozenset[str]) -> bool:
+    items = value if isinstance(value, list) else [value]
+    return any(isinstance(v, str) and v in refs for v in items)
 
 
 def _fresh(value: str, taken: set[str], n: int, rng: random.Random | None = None) -> str:

@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 
+from hardgen.agents.offline.text import ORDINALS
 from hardgen.calls import render_response
 from hardgen.checker import check_calls
 from hardgen.config import ConfigError, Settings, parse_settings
@@ -283,3 +284,51 @@ def test_a_kind_mix_gives_the_same_dataset_with_one_worker_or_two(mix_run: Path,
     ):
         assert one.count("kept") > 0
         assert one.dataset_hash() == two.dataset_hash()
+
+
+def _long_lists(node: Any) -> list[list[dict[str, Any]]]:
+    """The lists of records (20+) anywhere in an observation."""
+    found: list[list[dict[str, Any]]] = []
+    if isinstance(node, list):
+        if len(node) >= LONG_LISTING and all(isinstance(v, dict) for v in node):
+            found.append(node)
+        for v in node:
+            found += _long_lists(v)
+    elif isinstance(node, dict):
+        for v in node.values():
+            found += _long_lists(v)
+    return found
+
+
+def test_long_context_listing_is_long_and_the_query_names_the_one_item_used(runs: Any) -> None:
+    """The long listing is the one the chain picks from: a later call uses an item of it, and the query
+    states a value of that item that no other of its 20+ items has (or where the item is listed)."""
+    run_dir = runs("long_context")
+    checked = 0
+    for _t, turn in turns_of(run_dir, "long_context"):
+        calls, observations = turn.trace.calls, turn.trace.observations
+        for i, obs in enumerate(observations):
+            later = {v for c in calls[i + 1 :] for v in argument_values(c.arguments).values()}
+            for listing in _long_lists(obs.output):
+                # the items whose own value (an id: no other item has it) a later call uses
+                picked = [
+                    r
+                    for r in listing
+                    if any(
+                        isinstance(v, str) and v in later and sum(o.get(f) == v for o in listing) == 1
+                        for f, v in r.items()
+                    )
+                ]
+                for item in picked:
+                    named = [
+                        f
+                        for f, v in item.items()
+                        if isinstance(v, str)
+                        and text_contains(turn.query.text, v)
+                        and sum(values_match(v, o.get(f)) for o in listing) == 1
+                    ]
+                    where = listing.index(item)
+                    placed = where < len(ORDINALS) and f"the {ORDINALS[where]} " in turn.query.text.lower()
+                    assert named or placed, f"the query singles out {item} among {len(listing)} items"
+                    checked += 1
+    assert checked, "some long-context turn picks an item from a listing of 20+"
