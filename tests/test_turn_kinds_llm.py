@@ -9,15 +9,13 @@ the requests come in: a run at concurrency 1 and one at concurrency 6 store the 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Iterator
 from functools import cache
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from hardgen.agents.llm.client import aclose_chat_models, clear_model_cache, reset_endpoint_limits
-from hardgen.agents.llm.faults import reset_breakers
+from hardgen.agents.llm.client import clear_model_cache, reset_endpoint_limits
 from hardgen.config import parse_settings
 from hardgen.dataflow import argument_values, text_contains, values_match
 from hardgen.export import export_run
@@ -28,29 +26,11 @@ from hardgen.serve import BackgroundServer, StandInOptions
 from hardgen.stats import compute_stats
 from hardgen.store import ResultStore
 from hardgen.verify import verify_path
+from tests.test_serve import _clean_llm_state, _close_connections  # noqa: F401  (autouse fixtures)
 
 SUITES = ["travel", "banking", "filesystem", "ecommerce", "messaging", "support"]
 KINDS = ("missing_param", "missing_func", "long_context", "irrelevance")
 ROLES = ("tool_maker", "query_generator", "reasoner", "verifier", "summarizer")
-
-
-@pytest.fixture(autouse=True)
-def _clean_llm_state(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    monkeypatch.delenv("OPENAI_API_KEY", raising=False)
-    monkeypatch.delenv("OPENAI_BASE_URL", raising=False)
-    clear_model_cache()
-    reset_endpoint_limits()
-    reset_breakers()
-    yield
-    clear_model_cache()
-    reset_endpoint_limits()
-    reset_breakers()
-
-
-@pytest.fixture(autouse=True)
-async def _close_connections() -> AsyncIterator[None]:
-    yield
-    await aclose_chat_models()
 
 
 def _settings(base_url: str, concurrency: int) -> Any:

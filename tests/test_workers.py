@@ -11,6 +11,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 import yaml
@@ -19,6 +20,7 @@ from hardgen.config import parse_settings
 from hardgen.runner import Runner
 from hardgen.store import ResultStore
 from hardgen.workers import resolve_workers
+from tests.test_faults import config as faults_config
 
 CONFIG = {
     "run": {"seed": 8, "trajectories": 24, "concurrency": 4},
@@ -135,25 +137,12 @@ def test_two_workers_killed_one_way_or_another_give_the_one_process_dataset(tmp_
 
 # ------------------------------------------------------------------ endpoint faults under workers
 
-ROLES = ("tool_maker", "query_generator", "reasoner", "verifier", "summarizer")
 
-
-def llm_config(base_url: str, items: int, workers: int) -> dict[str, object]:
-    role = {
-        "impl": "llm",
-        "model": "standin",
-        "base_url": base_url,
-        "timeout_s": 2.0,
-        "max_retries": 1,
-        "options": {"circuit_breaker": {"threshold": 3, "probe_every_s": 0.2, "give_up_after_s": 1.0}},
-    }
-    return {
-        "run": {"seed": 4, "trajectories": items, "concurrency": 4, "workers": workers},
-        "environment": {"suites": ["travel"], "suites_per_item": 1},
-        "sampling": {"calls_per_trace": {"min": 2, "max": 3}, "turns": {"min": 1, "max": 2}},
-        "self_eval": {"enabled": False},
-        "agents": dict.fromkeys(ROLES, role),
-    }
+def llm_config(base_url: str, items: int, workers: int) -> dict[str, Any]:
+    """The fault suite's stand-in config, on ``workers`` processes."""
+    data = faults_config(base_url, items=items)
+    data["run"]["workers"] = workers
+    return data
 
 
 def hardgen_cli(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
