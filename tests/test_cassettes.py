@@ -11,7 +11,6 @@ from __future__ import annotations
 import asyncio
 import json
 import re
-from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -21,7 +20,7 @@ from typer.testing import CliRunner
 
 from hardgen.agents.base import SummaryInput
 from hardgen.agents.llm import LLMSummarizer
-from hardgen.agents.llm.client import aclose_chat_models, clear_model_cache, reset_endpoint_limits
+from hardgen.agents.llm.client import clear_model_cache
 from hardgen.cassettes import (
     CassetteMiss,
     cassette_summary,
@@ -35,6 +34,7 @@ from hardgen.config import AgentConfig, ConfigError, load_settings
 from hardgen.runner import Runner, prepare_run_dir
 from hardgen.serve import BackgroundServer, StandInOptions
 from hardgen.store import ResultStore
+from tests.llm_state import clean_llm_state, close_llm_connections  # noqa: F401  (autouse fixtures)
 from tests.test_prompts import example_query, example_steps
 
 CASSETTES = Path(__file__).resolve().parent.parent / "cassettes"
@@ -43,23 +43,6 @@ CASSETTES = Path(__file__).resolve().parent.parent / "cassettes"
 no_network = pytest.mark.disable_socket
 quiet_probe = pytest.mark.filterwarnings("ignore:A test tried to use socket.socket")
 SCENARIOS = ("phase1_self_eval", "generate", "faults", "kinds")
-
-
-@pytest.fixture(autouse=True)
-def _clean_llm_state(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    monkeypatch.delenv("OPENAI_API_KEY", raising=False)
-    monkeypatch.delenv("OPENAI_BASE_URL", raising=False)
-    clear_model_cache()
-    reset_endpoint_limits()
-    yield
-    clear_model_cache()
-    reset_endpoint_limits()
-
-
-@pytest.fixture(autouse=True)
-async def _close_connections() -> AsyncIterator[None]:
-    yield
-    await aclose_chat_models()
 
 
 def replay_run(name: str, run_dir: Path) -> tuple[dict[str, Any], Any]:

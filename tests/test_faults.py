@@ -19,20 +19,20 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
 
-from hardgen.agents.llm.client import clear_model_cache, reset_endpoint_limits
+from hardgen.agents.llm.client import clear_model_cache
 from hardgen.agents.llm.faults import reset_breakers
 from hardgen.config import Settings, parse_settings
 from hardgen.faults import RunDirBusy, RunStopped, StorageError, run_dir_lock, storage_error
 from hardgen.runner import Runner, RunSummary
 from hardgen.serve import BackgroundServer, StandInOptions
 from hardgen.store import ResultStore
+from tests.llm_state import clean_llm_state, close_llm_connections  # noqa: F401  (autouse fixtures)
 
 SMALL = {
     "run": {"trajectories": 2},
@@ -43,17 +43,6 @@ ROLES = ("tool_maker", "query_generator", "reasoner", "verifier", "summarizer")
 # Transport faults only: what a flaky network or an overloaded server does, never the model.
 TRANSIENT = ("429", "500", "timeout", "broken_body")
 MODEL_CAUSED = ("llm:malformed_output", "reasoner:k_max_exhausted", "guard:", "llm:oversized_answer")
-
-
-@pytest.fixture(autouse=True)
-def _fresh_llm_state(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    monkeypatch.delenv("OPENAI_API_KEY", raising=False)
-    monkeypatch.delenv("OPENAI_BASE_URL", raising=False)
-    for reset in (clear_model_cache, reset_endpoint_limits, reset_breakers):
-        reset()
-    yield
-    for reset in (clear_model_cache, reset_endpoint_limits, reset_breakers):
-        reset()
 
 
 def config(base_url: str, *, items: int = 6, **role_extra: Any) -> dict[str, Any]:

@@ -12,7 +12,7 @@ import gc
 import json
 import threading
 import time
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -47,19 +47,16 @@ from hardgen.agents.llm import (
 from hardgen.agents.llm.client import (
     DUMMY_API_KEY,
     LLMAgentError,
-    aclose_chat_models,
-    clear_model_cache,
     endpoint_limit,
     make_chat_model,
-    reset_endpoint_limits,
     set_default_endpoint_limit,
     set_endpoint_limit,
 )
-from hardgen.agents.llm.faults import reset_breakers
 from hardgen.agents.llm.parse import OutputError, extract_json_object, split_think
 from hardgen.config import AgentConfig, ConfigError, TargetConfig
 from hardgen.prompts import render
 from hardgen.schema import CheckVerdict, Observation, ToolCall
+from tests.llm_state import clean_llm_state, close_llm_connections  # noqa: F401  (autouse fixtures)
 from tests.test_prompts import (
     example_advanced_tool,
     example_failed_attempt,
@@ -202,25 +199,6 @@ def serve() -> Iterator[Callable[..., FakeOpenAI]]:
     yield start
     for server in servers:
         server.close()
-
-
-@pytest.fixture(autouse=True)
-async def _close_connections() -> AsyncIterator[None]:
-    yield
-    await aclose_chat_models()
-
-
-@pytest.fixture(autouse=True)
-def _clean_state(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    monkeypatch.delenv("OPENAI_API_KEY", raising=False)
-    monkeypatch.delenv("OPENAI_BASE_URL", raising=False)
-    clear_model_cache()
-    reset_endpoint_limits()
-    reset_breakers()
-    yield
-    clear_model_cache()
-    reset_endpoint_limits()
-    reset_breakers()
 
 
 def config_for(server: FakeOpenAI, **overrides: Any) -> AgentConfig:

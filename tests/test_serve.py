@@ -11,7 +11,7 @@ import json
 import signal
 import subprocess
 import sys
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -39,8 +39,6 @@ from hardgen.agents.llm import (
     LLMToolMaker,
     LLMVerifier,
 )
-from hardgen.agents.llm.client import aclose_chat_models, clear_model_cache, reset_endpoint_limits
-from hardgen.agents.llm.faults import reset_breakers
 from hardgen.agents.offline import (
     OfflineQueryGenerator,
     OfflineReasoner,
@@ -55,6 +53,7 @@ from hardgen.prompts import render
 from hardgen.schema import CheckVerdict, Observation, ToolSpec
 from hardgen.serve import BackgroundServer, FaultInjector, StandInOptions
 from hardgen.store import ResultStore
+from tests.llm_state import clean_llm_state, close_llm_connections  # noqa: F401  (autouse fixtures)
 from tests.test_prompts import (
     example_advanced_tool,
     example_failed_attempt,
@@ -66,25 +65,6 @@ from tests.test_prompts import (
 )
 
 M = TypeVar("M", bound=BaseModel)
-
-
-@pytest.fixture(autouse=True)
-def _clean_llm_state(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    monkeypatch.delenv("OPENAI_API_KEY", raising=False)
-    monkeypatch.delenv("OPENAI_BASE_URL", raising=False)
-    clear_model_cache()
-    reset_endpoint_limits()
-    reset_breakers()
-    yield
-    clear_model_cache()
-    reset_endpoint_limits()
-    reset_breakers()
-
-
-@pytest.fixture(autouse=True)
-async def _close_connections() -> AsyncIterator[None]:
-    yield
-    await aclose_chat_models()
 
 
 @pytest.fixture

@@ -26,7 +26,7 @@ from hardgen.serve import BackgroundServer, StandInOptions
 from hardgen.stats import compute_stats
 from hardgen.store import ResultStore
 from hardgen.verify import verify_path
-from tests.test_serve import _clean_llm_state, _close_connections  # noqa: F401  (autouse fixtures)
+from tests.llm_state import clean_llm_state, close_llm_connections  # noqa: F401  (autouse fixtures)
 
 SUITES = ["travel", "banking", "filesystem", "ecommerce", "messaging", "support"]
 KINDS = ("missing_param", "missing_func", "long_context", "irrelevance")
