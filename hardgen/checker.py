@@ -39,6 +39,7 @@ from dataclasses import dataclass
 
 from pydantic import JsonValue
 
+from hardgen.agents.offline.book import flag_words
 from hardgen.calls import ParseResult
 from hardgen.dataflow import text_contains, values_match
 from hardgen.environment.base import Environment
@@ -526,8 +527,6 @@ def _contradicts(predicted: Sequence[ToolCall], expected: Sequence[ToolCall], st
 def _flag_stated(stated: str, param: str, value: bool) -> bool:
     """Whether the request says in words that a boolean parameter is ``value`` ("replacing any number
     already saved there" for ``overwrite: true``) and not the opposite, by the phrase book's flag words."""
-    from hardgen.agents.offline.book import flag_words
-
     said, opposite = flag_words(param, value).lower(), flag_words(param, not value).lower()
     text = " ".join(stated.lower().split())
     return bool(said) and said in text and not (opposite and opposite in text)

@@ -23,6 +23,7 @@ from collections.abc import Iterable, Mapping, Sequence
 
 from pydantic import JsonValue
 
+from hardgen.agents.offline.text import label, render_value
 from hardgen.dataflow import is_trivial, text_contains, values_match
 from hardgen.schema import AdvancedParameter, AdvancedTool, HardQuery, ToolSpec, Trace
 
@@ -80,8 +81,6 @@ def without_value(tool: AdvancedTool, name: str) -> AdvancedTool:
 
 def supply_text(param: AdvancedParameter) -> str:
     """The user's follow-up that states the withheld value."""
-    from hardgen.agents.offline.text import label, render_value
-
     return f"Sorry, I forgot to say: the {label(param.name)} is {render_value(param.value)}."
 
 

@@ -16,14 +16,17 @@ Each is constructed as ``Class(config, role)``; options come from ``config.optio
 Reasoner has some, see :class:`~hardgen.agents.offline.reasoner.ReasonerOptions`).
 """
 
-from hardgen.agents.offline.roles import (
-    OfflineQueryGenerator,
-    OfflineReasoner,
-    OfflineSummarizer,
-    OfflineTargetModel,
-    OfflineToolMaker,
-    OfflineVerifier,
-)
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from hardgen.agents.offline.roles import (
+        OfflineQueryGenerator,
+        OfflineReasoner,
+        OfflineSummarizer,
+        OfflineTargetModel,
+        OfflineToolMaker,
+        OfflineVerifier,
+    )
 
 __all__ = [
     "OfflineQueryGenerator",
@@ -33,3 +36,13 @@ __all__ = [
     "OfflineToolMaker",
     "OfflineVerifier",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    """The roles are imported on first use, so that the phrase book (``book``) or the English helpers
+    (``text``) can be imported without the roles and everything they import."""
+    if name in __all__:
+        from hardgen.agents.offline import roles
+
+        return getattr(roles, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
