@@ -116,10 +116,15 @@ def main() -> None:
             compare_workers(tmp, graph, args.items, args.repeats, [int(n) for n in args.workers.split(",")])
             return
         if args.memory_only:
+            import os
+
+            load = os.getloadavg()[0]
             r = one_run(tmp, graph, args.items, "sync", False, "memory")
             print(
                 f"{args.items} trajectories, sync checkpoints: {r['per_s']:.1f}/s, wall {r['wall_s']:.0f} s, "
-                f"peak RSS {r['peak_rss_mb']:.0f} MB (max over child processes)"
+                f"{r['cpu_s'] / args.items * 1000:.0f} ms CPU each (imports included), "
+                f"peak RSS {r['peak_rss_mb']:.0f} MB (the largest process: the run's or one worker's), "
+                f"load average {load:.1f}-{os.getloadavg()[0]:.1f}, hash {r['hash'][:12]}"
             )
             return
         results: dict[str, list[dict[str, float]]] = {"sync": [], "none": [], "sync_kept": []}

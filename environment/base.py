@@ -176,9 +176,10 @@ class Suite(Backend):
     ``default_state`` (a dict) or a JSON file ``environment/data/<name>.json``. The default state is
     deep-copied on every construction; a scenario (a dict, or a JSON file) overrides its keys.
 
-    Tools read and write ``self.<attribute>``, raise :class:`ToolError` for failures and must not use
-    the wall clock. Randomness comes from ``self.rng``, which is seeded per instance and advances with
-    the suite's call counter, so a restored snapshot replays exactly.
+    Tools read and write ``self.<attribute>`` (in place too: they run through :meth:`call`, which gives
+    them their own copy of a state that a snapshot shares), raise :class:`ToolError` for failures and
+    must not use the wall clock. Randomness comes from ``self.rng``, which is seeded per instance and
+    advances with the suite's call counter, so a restored snapshot replays exactly.
     """
 
     description: ClassVar[str] = ""
@@ -201,6 +202,7 @@ class Suite(Backend):
         self._state_keys = tuple(sorted(state))
         self._seed = seed
         self._calls = 0
+        self._shared = False  # the state's objects are also a snapshot's: copied before the next call
         for key, value in state.items():
             setattr(self, key, value)
 
@@ -235,8 +237,12 @@ class Suite(Backend):
         return random.Random(f"{self.name}:{self._seed}:{self._calls}")
 
     def snapshot(self) -> JSONDict:
-        state = copy_json({key: getattr(self, key) for key in self._state_keys})
-        return {"state": state, "seed": self._seed, "calls": self._calls}
+        """The state, copy-on-write: the snapshot shares its objects with the suite until the suite's
+        next :meth:`call`, which first copies them. Taking a snapshot (every call takes one for its
+        rollback; the sampler and the nodes take more) or restoring one costs no copy; the first call
+        after either costs one. Snapshots are values: never change one."""
+        self._shared = True
+        return self.state_view()
 
     def state_view(self) -> JSONDict:
         state = {key: getattr(self, key) for key in self._state_keys}
@@ -247,7 +253,8 @@ class Suite(Backend):
         if not isinstance(state, dict) or set(state) != set(self._state_keys):
             raise EnvironmentConfigError(f"snapshot does not fit suite {self.name!r}")
         for key, value in state.items():
-            setattr(self, key, copy_json(value))
+            setattr(self, key, value)
+        self._shared = True  # copied by the next call, so the snapshot stays as it is
         seed, calls = snapshot.get("seed", 0), snapshot.get("calls", 0)
         self._seed = seed if isinstance(seed, int) else 0
         self._calls = calls if isinstance(calls, int) else 0
@@ -296,6 +303,11 @@ class Suite(Backend):
         return self.specs()
 
     def call(self, tool: str, arguments: Mapping[str, Any]) -> JsonValue:
+        if self._shared:  # the tool may change the state in place: it works on a copy of its own
+            state = copy_json({key: getattr(self, key) for key in self._state_keys})
+            for key, value in state.items():
+                setattr(self, key, value)
+            self._shared = False
         method: Callable[..., JsonValue] = getattr(self, tool)
         self._calls += 1
         return method(**arguments)

@@ -185,9 +185,11 @@ def audit_run(run_dir: str | Path) -> Audit:
         raise ExportError(f"{run_dir} is not a run directory: it has no {RESULTS_FILE}")
     with ResultStore(path) as store:
         info = store.info()
-        trajectories = list(store.trajectories("kept"))
-    cap = _calls_cap(info.get("settings"))
-    return audit_trajectories(trajectories, run_id=str(info.get("run_id", "")), calls_cap=cap)
+        cap = _calls_cap(info.get("settings"))
+        # One trajectory in memory at a time: the audit's memory stays flat however long the run.
+        return audit_trajectories(
+            store.trajectories("kept"), run_id=str(info.get("run_id", "")), calls_cap=cap
+        )
 
 
 def _calls_cap(settings: object) -> int | None:

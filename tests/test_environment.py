@@ -497,6 +497,30 @@ def test_snapshot_restore_and_fork_are_independent_copies() -> None:
         env.restore({"messaging": {"state": {"users": {}}}})
 
 
+def test_snapshots_share_nothing_a_later_call_changes() -> None:
+    """Snapshots are copy-on-write: the calls after a snapshot or a restore, failed ones included,
+    change copies of the state in place, never the snapshot's data."""
+    env = Environment.from_suites(["messaging"])
+    assert env.execute(call("messaging_login", user_id="USR101", password="sunflower7")).ok
+    other = next(u for u in env.state_view()["messaging"]["state"]["users"] if u != "USR101")
+    snap = env.snapshot()
+    frozen = json.dumps(snap, sort_keys=True)
+    assert env.execute(call("send_message", receiver_id=other, text="Lunch at noon?")).ok
+    assert json.dumps(snap, sort_keys=True) == frozen  # messages changed in place, on a copy
+    sent = env.snapshot()
+    after_send = json.dumps(sent, sort_keys=True)
+    assert after_send != frozen
+    env.restore(snap)
+    assert not env.execute(call("send_message", receiver_id="USR999", text="Hello")).ok
+    assert env.execute(call("send_message", receiver_id=other, text="Dinner instead?")).ok
+    env.restore(sent)
+    assert env.execute(call("send_message", receiver_id=other, text="Or both.")).ok
+    assert json.dumps(snap, sort_keys=True) == frozen
+    assert json.dumps(sent, sort_keys=True) == after_send
+    env.restore(sent)
+    assert json.dumps(env.snapshot(), sort_keys=True) == after_send
+
+
 @pytest.mark.parametrize("suite", SUITES)
 def test_entities_are_json_scalars_found_in_state(suite: str) -> None:
     entities = get_suite(suite)().entities()

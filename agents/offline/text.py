@@ -11,10 +11,10 @@ import json
 import re
 from collections.abc import Iterable, Iterator
 
-import inflect
 from lemminflect import getAllLemmas, getInflection, getLemma
 from pydantic import JsonValue
 
+from hardgen.agents.offline.inflect_engine import inflect_engine
 from hardgen.schema import JSONDict, ToolSpec, json_type_of
 
 _CAMEL = re.compile(r"(?<=[a-z0-9])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])")
@@ -198,7 +198,7 @@ def is_plural(word: str) -> bool:
     return word.endswith("s") and noun_singular(word) != word
 
 
-_INFLECT = inflect.engine()
+_INFLECT = inflect_engine()
 _ARTICLE = re.compile(r"\b([Aa]n?) ([a-z][a-z-]+)\b")
 _ONE = re.compile(r"(?<![\d.,])\b1 ([a-z]+)\b")
 
