@@ -53,6 +53,7 @@ from pathlib import Path
 from pydantic import JsonValue
 
 from hardgen.dataflow import (
+    IntermediateValue,
     argument_values,
     intermediate_values,
     is_trivial,
@@ -522,16 +523,21 @@ def _changes_state(obs: Observation, spec: ToolSpec | None) -> bool:
     return obs.changed_state is True or _verb_and_object(obs.call.name)[0] not in _READ_VERBS
 
 
-def _mention(query: str, call: ToolCall, spec: ToolSpec | None, *, by_verb: bool = True) -> int | None:
+def _mention(
+    query: str, call: ToolCall, spec: ToolSpec | None, *, by_verb: bool = True, with_object: bool = False
+) -> int | None:
     """Where the query asks for this call: its description's first sentence, else (when ``by_verb``) its
-    action word in any inflection."""
+    action word in any inflection; ``with_object``: only when a word of the thing it acts on is said
+    too ("add a payment card" is no request for ``add_to_cart``)."""
     folded = query.casefold()
     if spec is not None:
         sentence = _first_sentence(spec.description).casefold()
         if len(sentence) > 12 and sentence in folded:
             return folded.index(sentence)
-    verb = _verb_and_object(call.name)[0]
+    verb, objects = _verb_and_object(call.name)
     if not by_verb or len(verb) < 3:
+        return None
+    if with_object and objects and not any(_word_start_in(folded, o) for o in objects if len(o) > 2):
         return None
     for form in _verb_forms(verb):
         match = re.search(rf"(?<![a-z]){re.escape(form)}(?![a-z])", folded)
@@ -788,14 +794,91 @@ def borrowed_values(
             continue
         text = f"{iv.tool}.{iv.parameter} = {iv.value!r} from {iv.source_tool or 'an earlier turn'}"
         if _verb_and_object(iv.tool)[0] in _SESSION_VERBS:
-            credentials.append(text)
+            if not _identity_of_user(said, iv, view.trace, context):
+                credentials.append(text)
             continue
         obs = observations[iv.call_index] if iv.call_index < len(observations) else None
         is_number = isinstance(iv.value, int | float) and not isinstance(iv.value, bool)
         changes = obs is not None and _changes_state(obs, specs.get(iv.tool))
-        if is_number and changes and not _ALL_WORDS.search(view.query):
+        if (
+            is_number
+            and changes
+            and not _ALL_WORDS.search(view.query)
+            and not _asked_calculation(_producers(iv, view.trace, context))
+        ):
             amounts.append(text)
     return credentials, amounts
+
+
+# "as Grace Okafor", "I'm Grace Okafor", "my name is ...", "this is ...": who the user says they are.
+_SELF = r"(?:\bas|\bi'm|\bi am|\bmy name is|\bthis is|\bit's|\bme,?)\s+"
+
+
+def _said_as_self(said: str, value: JsonValue) -> bool:
+    if not isinstance(value, str) or is_trivial(value):
+        return False
+    name = re.escape(value.strip())
+    return bool(
+        re.search(rf"{_SELF}{name}(?![\w-])", said, re.IGNORECASE)
+        or re.search(rf"(?<![\w-]){name}\s+here\b", said, re.IGNORECASE)
+    )
+
+
+def _producers(iv: IntermediateValue, trace: Trace, context: Sequence[Trace]) -> list[Observation]:
+    """The successful calls whose output holds an intermediate value: its source call in this turn, or
+    every earlier turn's call that showed it."""
+    if not iv.from_context and 0 <= iv.source_call < len(trace.observations):
+        return [trace.observations[iv.source_call]]
+    return [
+        obs
+        for earlier in context
+        for obs in earlier.observations
+        if obs.ok and any(values_match(iv.value, v) for v in output_values(obs.output).values())
+    ]
+
+
+def _identity_of_user(said: str, iv: IntermediateValue, trace: Trace, context: Sequence[Trace]) -> bool:
+    """Whether a log-in's identity taken from an output is the user's own: the call that found it was
+    given (or its record shows) a name, username or e-mail the user says is theirs ("log me in as Grace
+    Okafor", "I'm Grace Okafor"), not a name the user only asked about."""
+    for obs in _producers(iv, trace, context):
+        known = list(argument_values(obs.call.arguments).values())
+        record = _record_holding(obs.output, iv.value)
+        known += [v for v in record.values() if not isinstance(v, dict | list)]
+        if any(_said_as_self(said, v) for v in known if not values_match(v, iv.value)):
+            return True
+    return False
+
+
+def _record_holding(output: JsonValue, value: JsonValue) -> dict[str, JsonValue]:
+    """The innermost object of an output that holds ``value`` as one of its fields."""
+    if isinstance(output, dict):
+        for v in output.values():
+            found = _record_holding(v, value) if isinstance(v, dict | list) else {}
+            if found:
+                return found
+        if any(values_match(v, value) for v in output.values() if not isinstance(v, dict | list)):
+            return output
+    elif isinstance(output, list):
+        for v in output:
+            found = _record_holding(v, value)
+            if found:
+                return found
+    return {}
+
+
+def _asked_calculation(producers: Sequence[Observation]) -> bool:
+    """Whether an amount is the result of a calculation the user asked for: a call that took only
+    numbers ("save the mean of 4, 8 and 9 in memory", "divide the factorial by ..."). A
+    balance or a limit read from the user's accounts is no such
+    result: "withdraw cash" paying out the whole balance stays an amount the user never gave."""
+    for obs in producers:
+        values = list(argument_values(obs.call.arguments).values())
+        numeric = [v for v in values if isinstance(v, int | float) and not isinstance(v, bool)]
+        other = [v for v in values if v not in numeric and not is_trivial(v)]
+        if numeric and not other:
+            return True
+    return False
 
 
 def _borrowed(
@@ -979,7 +1062,7 @@ def misplaced_values(
             mentioned = [
                 (pos, i)
                 for i, c in enumerate(calls)
-                if (pos := _mention(clause, c, specs.get(c.name))) is not None
+                if (pos := _mention(clause, c, specs.get(c.name), with_object=True)) is not None
             ]
             if not mentioned:
                 continue
