@@ -787,27 +787,109 @@ def borrowed_values(
     a state-changing call). A log-in must be as the user (who states who they are); an amount the user
     never gave ("withdraw cash" paid out the whole balance) is ill-posed unless they ask for all of it."""
     said = view.user_text()
-    credentials, amounts = [], []
-    observations = view.trace.observations  # one per call, in call order
+    credentials = []
     for iv in intermediate_values(view.trace, context=context):
-        if text_contains(said, iv.value):
+        if text_contains(said, iv.value) or _verb_and_object(iv.tool)[0] not in _SESSION_VERBS:
             continue
-        text = f"{iv.tool}.{iv.parameter} = {iv.value!r} from {iv.source_tool or 'an earlier turn'}"
+        if not _identity_of_user(said, iv, view.trace, context):
+            credentials.append(
+                f"{iv.tool}.{iv.parameter} = {iv.value!r} from {iv.source_tool or 'an earlier turn'}"
+            )
+    amounts = [
+        f"{iv.tool}.{iv.parameter} = {iv.value!r} from {iv.source_tool or 'an earlier turn'}"
+        for iv in unasked_amounts(view.trace, context, said=said, query=view.query, specs=specs)
+    ]
+    return credentials, amounts
+
+
+def unasked_amounts(
+    trace: Trace,
+    context: Sequence[Trace] = (),
+    *,
+    said: str = "",
+    query: str = "",
+    specs: dict[str, ToolSpec] | None = None,
+) -> list[IntermediateValue]:
+    """Numbers a state-changing call takes from an earlier output that the user did not give: a balance,
+    a limit or a price read from the state, not the result of a calculation on numbers (the mean the
+    user asks to save). ``said`` (what the user said) and ``query`` (which may ask for "all" of it)
+    spare the ones the request covers; without them (a trace before its query) every such amount
+    counts."""
+    observations = trace.observations  # one per call, in call order
+    found = []
+    for iv in intermediate_values(trace, context=context):
+        if not isinstance(iv.value, int | float) or isinstance(iv.value, bool):
+            continue
+        if said and text_contains(said, iv.value):
+            continue
         if _verb_and_object(iv.tool)[0] in _SESSION_VERBS:
-            if not _identity_of_user(said, iv, view.trace, context):
-                credentials.append(text)
             continue
         obs = observations[iv.call_index] if iv.call_index < len(observations) else None
-        is_number = isinstance(iv.value, int | float) and not isinstance(iv.value, bool)
-        changes = obs is not None and _changes_state(obs, specs.get(iv.tool))
-        if (
-            is_number
-            and changes
-            and not _ALL_WORDS.search(view.query)
-            and not _asked_calculation(_producers(iv, view.trace, context))
-        ):
-            amounts.append(text)
-    return credentials, amounts
+        if obs is None or not _changes_state(obs, (specs or {}).get(iv.tool)):
+            continue  # a lookup, or a calculation (raise the saved number to a power) takes no amount
+        if _ALL_WORDS.search(query) or _asked_calculation(_producers(iv, trace, context)):
+            continue
+        found.append(iv)
+    return found
+
+
+def split_picks(trace: Trace) -> list[tuple[str, str]]:
+    """Arguments of one turn taken from different items of the same listing, for parameters whose names
+    give no side (from/to) that a request could assign them by: two cards taken from one list of cards
+    for two calls, which no request can tell apart ("use the card 8869 and the card 8879")."""
+    groups: dict[tuple[int, str], dict[int, list[str]]] = {}
+    for iv in intermediate_values(trace):
+        match = re.match(r"^(.*?)\[(\d+)\]", iv.source_path)
+        if iv.from_context or match is None:
+            continue
+        items = groups.setdefault((iv.source_call, match.group(1)), {})
+        items.setdefault(int(match.group(2)), []).append(f"{iv.tool}.{iv.parameter}")
+    found = []
+    for items in groups.values():
+        if len(items) < 2:
+            continue
+        params = [p for ps in items.values() for p in ps]
+        sides = {_side(p.rsplit(".", 1)[-1]) for p in params}
+        if "" in sides or len(sides) < len(items):
+            found.append((params[0], params[-1]))
+    return found
+
+
+def positional_picks(trace: Trace) -> list[tuple[str, JsonValue]]:
+    """Values taken from a list of several records where nothing but the value itself (which the
+    request must not state) or its place in the list tells the chosen record apart: "remove the empty
+    folder, the sixth entry listed" asks for what the user cannot know before the listing."""
+    hidden = intermediate_values(trace)
+    outputs = [o.output if o.ok else None for o in trace.observations]
+    found = []
+    for iv in hidden:
+        if iv.from_context or not 0 <= iv.source_call < len(outputs):
+            continue
+        candidates = _candidates(outputs[iv.source_call], iv.source_path)
+        if candidates is None or not candidates[1]:
+            continue
+        chosen, others = candidates
+        tells = [
+            v
+            for v in (output_values(chosen).values() if isinstance(chosen, dict) else [])
+            if not is_trivial(v)
+            and not any(values_match(v, h.value) for h in hidden)
+            and not any(values_match(v, x) for o in others for x in output_values(o).values())
+        ]
+        if not tells:
+            found.append((f"{iv.tool}.{iv.parameter}", iv.value))
+    return found
+
+
+_SIDES = {
+    "from": frozenset(["from", "origin", "departure", "source", "sender", "outbound"]),
+    "to": frozenset(["to", "destination", "arrival", "target", "recipient", "receiver"]),
+}
+
+
+def _side(parameter: str) -> str:
+    said = set(_name_words(parameter))
+    return next((side for side, names in _SIDES.items() if said & names), "")
 
 
 # "as Grace Okafor", "I'm Grace Okafor", "my name is ...", "this is ...": who the user says they are.

@@ -941,6 +941,13 @@ def _selection_cues(
     cues: list[str] = []
     observations = trace.observations
     calls = trace.calls
+    # Items of one listing taken for different sides (transfer from one account to another): each cue
+    # says its side, or the request could not tell which account is which.
+    items: dict[tuple[int, str], set[str]] = {}
+    for iv in flow.intermediate:
+        listed = re.match(r"^(.*?\[\d+\])", iv.source_path)
+        if not iv.from_context and listed:
+            items.setdefault((iv.source_call, listed.group(1).split("[")[0]), set()).add(listed.group(1))
     for iv in flow.intermediate:
         if iv.from_context or not 0 <= iv.source_call < len(observations):
             continue
@@ -957,6 +964,9 @@ def _selection_cues(
             if listing and said:
                 listing += " " + join_words([_phrase(p, 0) for p in said])
             cue = _cue(obs.output, iv.source_path, flow.hidden, listing)
+            role = role_of(iv.parameter)
+            if cue and role and len(items.get((iv.source_call, iv.source_path.split("[")[0]), ())) > 1:
+                cue = f"{cue} as the {ROLE_LABEL[role]}"
         if cue and cue not in cues:
             cues.append(cue)
     return cues
@@ -997,8 +1007,8 @@ def _cue(output: JsonValue, path: str, hidden: Sequence[IntermediateValue], sour
         value = record[name]
         if not isinstance(value, str | int) or isinstance(value, bool) or is_trivial(value):
             continue
-        if any(values_match(value, o.get(name)) for o in others):
-            continue
+        if any(values_match(value, v) for o in others for v in o.values()):
+            continue  # a cue must single the item out: no other item shows that value, in any field
         if any(values_match(value, h.value) for h in hidden):
             continue
         if label(name) == entity:
