@@ -786,6 +786,8 @@ class Sampler:
                     self._seen_ok(tool, param, c),
                     self._generate(run, tool, param, c),
                 ]
+                if set(words(param)) & _EXPONENT_WORDS:  # an exponent a person uses, whatever worked once
+                    tiers = [[v for v in t if not _numeric(v) or abs(v) <= 10] for t in tiers]
                 choice = self._pick(
                     run,
                     tool,
