@@ -230,3 +230,23 @@ def test_a_log_in_as_someone_an_earlier_turn_looked_up_says_who_the_user_is() ->
     for seed in range(6):
         query, _ = make_hard_query(tool, second, tools, 1, random.Random(seed), [first])
         assert re.search(r"\b(?:I'm|This is|as) Ravi Menon\b", query.text), query.text
+
+
+def test_two_items_of_one_listing_are_told_apart_by_their_side() -> None:
+    trace = execute(
+        ["banking"],
+        [
+            [("bank_login", {"username": "aweber", "password": "quiet-river-5"})],
+            [("list_bank_accounts", {})],
+            [
+                (
+                    "transfer_funds",
+                    {"from_account_id": "ACC20906", "to_account_id": "ACC20905", "amount": 100.0},
+                )
+            ],
+        ],
+    )
+    for seed in range(4):
+        text = _query(trace, ["banking"], seed)
+        assert "type is savings as the origin" in text, text
+        assert "type is checking as the destination" in text, text
