@@ -38,10 +38,10 @@ from hardgen.guards import (
     advanced_tool_problems,
     generate_guarded,
     hint_problems,
+    ill_posed,
     query_problems,
     required_inputs,
     summary_problems,
-    undo_chain,
 )
 from hardgen.kinds import (
     ADDED_TOOLS_MESSAGE,
@@ -163,13 +163,14 @@ async def sample_trace(state: GenerateState, runtime: Runtime[Deps]) -> Update:
         budget = max(1, sampling.max_calls_per_trajectory - used - later)
         calls = min(plan.calls_per_turn[turn], budget)
         context = [t.trace for t in state.turns]
+        specs = {s.name: s for s in env.specs}
         trace = sampler.sample_turn(
             calls,
             called=called,
             history=history,
             max_calls=budget,
             prefer_bridging=sampling.prefer_bridging,
-            reject=lambda t: undo_chain(t) is not None,  # join a queue only to leave it: no request
+            reject=lambda t: bool(ill_posed(t, context, specs)),  # undo chains, amounts no one gave, ...
             wanted=_wanted(kind, context, sampling.prefer_bridging, state.called),
             tries=4 if kind == "base" else KIND_TRIES * (2 if kind == "long_context" else 1),
             # The snapshot before this turn is env_state (and, for turn 0, the trajectory's

@@ -53,6 +53,7 @@ from pathlib import Path
 from pydantic import JsonValue
 
 from hardgen.dataflow import (
+    IntermediateValue,
     argument_values,
     intermediate_values,
     is_trivial,
@@ -524,16 +525,21 @@ def _changes_state(obs: Observation, spec: ToolSpec | None) -> bool:
     return obs.changed_state is True or _verb_and_object(obs.call.name)[0] not in _READ_VERBS
 
 
-def _mention(query: str, call: ToolCall, spec: ToolSpec | None, *, by_verb: bool = True) -> int | None:
+def _mention(
+    query: str, call: ToolCall, spec: ToolSpec | None, *, by_verb: bool = True, with_object: bool = False
+) -> int | None:
     """Where the query asks for this call: its description's first sentence, else (when ``by_verb``) its
-    action word in any inflection."""
+    action word in any inflection; ``with_object``: only when a word of the thing it acts on is said
+    too ("add a payment card" is no request for ``add_to_cart``)."""
     folded = query.casefold()
     if spec is not None:
         sentence = _first_sentence(spec.description).casefold()
         if len(sentence) > 12 and sentence in folded:
             return folded.index(sentence)
-    verb = _verb_and_object(call.name)[0]
+    verb, objects = _verb_and_object(call.name)
     if not by_verb or len(verb) < 3:
+        return None
+    if with_object and objects and not any(_word_start_in(folded, o) for o in objects if len(o) > 2):
         return None
     for form in _verb_forms(verb):
         match = re.search(rf"(?<![a-z]){re.escape(form)}(?![a-z])", folded)
@@ -783,21 +789,180 @@ def borrowed_values(
     a state-changing call). A log-in must be as the user (who states who they are); an amount the user
     never gave ("withdraw cash" paid out the whole balance) is ill-posed unless they ask for all of it."""
     said = view.user_text()
-    credentials, amounts = [], []
-    observations = view.trace.observations  # one per call, in call order
+    credentials = []
     for iv in intermediate_values(view.trace, context=context):
-        if text_contains(said, iv.value):
+        if text_contains(said, iv.value) or _verb_and_object(iv.tool)[0] not in _SESSION_VERBS:
             continue
-        text = f"{iv.tool}.{iv.parameter} = {iv.value!r} from {iv.source_tool or 'an earlier turn'}"
+        if not _identity_of_user(said, iv, view.trace, context):
+            credentials.append(
+                f"{iv.tool}.{iv.parameter} = {iv.value!r} from {iv.source_tool or 'an earlier turn'}"
+            )
+    amounts = [
+        f"{iv.tool}.{iv.parameter} = {iv.value!r} from {iv.source_tool or 'an earlier turn'}"
+        for iv in unasked_amounts(view.trace, context, said=said, query=view.query, specs=specs)
+    ]
+    return credentials, amounts
+
+
+def unasked_amounts(
+    trace: Trace,
+    context: Sequence[Trace] = (),
+    *,
+    said: str = "",
+    query: str = "",
+    specs: dict[str, ToolSpec] | None = None,
+) -> list[IntermediateValue]:
+    """Numbers a state-changing call takes from an earlier output that the user did not give: a balance,
+    a limit or a price read from the state, not the result of a calculation on numbers (the mean the
+    user asks to save). ``said`` (what the user said) and ``query`` (which may ask for "all" of it)
+    spare the ones the request covers; without them (a trace before its query) every such amount
+    counts."""
+    observations = trace.observations  # one per call, in call order
+    found = []
+    for iv in intermediate_values(trace, context=context):
+        if not isinstance(iv.value, int | float) or isinstance(iv.value, bool):
+            continue
+        if said and text_contains(said, iv.value):
+            continue
         if _verb_and_object(iv.tool)[0] in _SESSION_VERBS:
-            credentials.append(text)
             continue
         obs = observations[iv.call_index] if iv.call_index < len(observations) else None
-        is_number = isinstance(iv.value, int | float) and not isinstance(iv.value, bool)
-        changes = obs is not None and _changes_state(obs, specs.get(iv.tool))
-        if is_number and changes and not _ALL_WORDS.search(view.query):
-            amounts.append(text)
-    return credentials, amounts
+        if obs is None or not _changes_state(obs, (specs or {}).get(iv.tool)):
+            continue  # a lookup, or a calculation (raise the saved number to a power) takes no amount
+        if _ALL_WORDS.search(query) or _asked_calculation(_producers(iv, trace, context)):
+            continue
+        found.append(iv)
+    return found
+
+
+def split_picks(trace: Trace) -> list[tuple[str, str]]:
+    """Arguments of one turn taken from different items of the same listing, for parameters whose names
+    give no side (from/to) that a request could assign them by: two cards taken from one list of cards
+    for two calls, which no request can tell apart ("use the card 8869 and the card 8879")."""
+    groups: dict[tuple[int, str], dict[int, list[str]]] = {}
+    for iv in intermediate_values(trace):
+        match = re.match(r"^(.*?)\[(\d+)\]", iv.source_path)
+        if iv.from_context or match is None:
+            continue
+        items = groups.setdefault((iv.source_call, match.group(1)), {})
+        items.setdefault(int(match.group(2)), []).append(f"{iv.tool}.{iv.parameter}")
+    found = []
+    for items in groups.values():
+        if len(items) < 2:
+            continue
+        params = [p for ps in items.values() for p in ps]
+        sides = {_side(p.rsplit(".", 1)[-1]) for p in params}
+        if "" in sides or len(sides) < len(items):
+            found.append((params[0], params[-1]))
+    return found
+
+
+def positional_picks(trace: Trace) -> list[tuple[str, JsonValue]]:
+    """Values taken from a list of several records where nothing but the value itself (which the
+    request must not state) or its place in the list tells the chosen record apart: "remove the empty
+    folder, the sixth entry listed" asks for what the user cannot know before the listing."""
+    hidden = intermediate_values(trace)
+    outputs = [o.output if o.ok else None for o in trace.observations]
+    found = []
+    for iv in hidden:
+        if iv.from_context or not 0 <= iv.source_call < len(outputs):
+            continue
+        candidates = _candidates(outputs[iv.source_call], iv.source_path)
+        if candidates is None or not candidates[1]:
+            continue
+        chosen, others = candidates
+        tells = [
+            v
+            for v in (output_values(chosen).values() if isinstance(chosen, dict) else [])
+            if not is_trivial(v)
+            and not any(values_match(v, h.value) for h in hidden)
+            and not any(values_match(v, x) for o in others for x in output_values(o).values())
+        ]
+        if not tells:
+            found.append((f"{iv.tool}.{iv.parameter}", iv.value))
+    return found
+
+
+_SIDES = {
+    "from": frozenset(["from", "origin", "departure", "source", "sender", "outbound"]),
+    "to": frozenset(["to", "destination", "arrival", "target", "recipient", "receiver"]),
+}
+
+
+def _side(parameter: str) -> str:
+    said = set(_name_words(parameter))
+    return next((side for side, names in _SIDES.items() if said & names), "")
+
+
+# "as Grace Okafor", "I'm Grace Okafor", "my name is ...", "this is ...": who the user says they are.
+_SELF = r"(?:\bas|\bi'm|\bi am|\bmy name is|\bthis is|\bit's|\bme,?)\s+"
+
+
+def _said_as_self(said: str, value: JsonValue) -> bool:
+    if not isinstance(value, str) or is_trivial(value):
+        return False
+    name = re.escape(value.strip())
+    return bool(
+        re.search(rf"{_SELF}{name}(?![\w-])", said, re.IGNORECASE)
+        or re.search(rf"(?<![\w-]){name}\s+here\b", said, re.IGNORECASE)
+    )
+
+
+def _producers(iv: IntermediateValue, trace: Trace, context: Sequence[Trace]) -> list[Observation]:
+    """The successful calls whose output holds an intermediate value: its source call in this turn, or
+    every earlier turn's call that showed it."""
+    if not iv.from_context and 0 <= iv.source_call < len(trace.observations):
+        return [trace.observations[iv.source_call]]
+    return [
+        obs
+        for earlier in context
+        for obs in earlier.observations
+        if obs.ok and any(values_match(iv.value, v) for v in output_values(obs.output).values())
+    ]
+
+
+def _identity_of_user(said: str, iv: IntermediateValue, trace: Trace, context: Sequence[Trace]) -> bool:
+    """Whether a log-in's identity taken from an output is the user's own: the call that found it was
+    given (or its record shows) a name, username or e-mail the user says is theirs ("log me in as Grace
+    Okafor", "I'm Grace Okafor"), not a name the user only asked about."""
+    for obs in _producers(iv, trace, context):
+        known = list(argument_values(obs.call.arguments).values())
+        record = _record_holding(obs.output, iv.value)
+        known += [v for v in record.values() if not isinstance(v, dict | list)]
+        if any(_said_as_self(said, v) for v in known if not values_match(v, iv.value)):
+            return True
+    return False
+
+
+def _record_holding(output: JsonValue, value: JsonValue) -> dict[str, JsonValue]:
+    """The innermost object of an output that holds ``value`` as one of its fields."""
+    if isinstance(output, dict):
+        for v in output.values():
+            found = _record_holding(v, value) if isinstance(v, dict | list) else {}
+            if found:
+                return found
+        if any(values_match(v, value) for v in output.values() if not isinstance(v, dict | list)):
+            return output
+    elif isinstance(output, list):
+        for v in output:
+            found = _record_holding(v, value)
+            if found:
+                return found
+    return {}
+
+
+def _asked_calculation(producers: Sequence[Observation]) -> bool:
+    """Whether an amount is the result of a calculation the user asked for: a call that took only
+    numbers ("save the mean of 4, 8 and 9 in memory", "divide the factorial by ..."). A
+    balance or a limit read from the user's accounts is no such
+    result: "withdraw cash" paying out the whole balance stays an amount the user never gave."""
+    for obs in producers:
+        values = list(argument_values(obs.call.arguments).values())
+        numeric = [v for v in values if isinstance(v, int | float) and not isinstance(v, bool)]
+        other = [v for v in values if v not in numeric and not is_trivial(v)]
+        if numeric and not other:
+            return True
+    return False
 
 
 def _borrowed(
@@ -981,7 +1146,7 @@ def misplaced_values(
             mentioned = [
                 (pos, i)
                 for i, c in enumerate(calls)
-                if (pos := _mention(clause, c, specs.get(c.name))) is not None
+                if (pos := _mention(clause, c, specs.get(c.name), with_object=True)) is not None
             ]
             if not mentioned:
                 continue

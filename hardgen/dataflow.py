@@ -28,8 +28,8 @@ from pydantic import JsonValue
 from hardgen.schema import Model, Trace, canonical_json
 
 _INDEX = re.compile(r"\[\d+\]")
-_NUMBER_TEXT = re.compile(r"(?<![\d.])(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?(?!\d)")
-_NUMERIC_STRING = re.compile(r"^[+-]?(?:\d+(?:\.\d*)?|\.\d+)$")
+_NUMBER_TEXT = re.compile(r"(?<![\d.])(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?(?:e[+-]?\d+)?(?!\d)")
+_NUMERIC_STRING = re.compile(r"^[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?$")
 _SPACES = re.compile(r"\s+")
 _WORD_CHARS = frozenset("0123456789abcdefghijklmnopqrstuvwxyz")
 _NUMBER_WORDS = {

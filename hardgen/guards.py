@@ -217,6 +217,33 @@ def undo_chain(trace: Trace) -> tuple[str, str] | None:
     return (pairs[0][0].call.name, pairs[0][1].call.name) if pairs else None
 
 
+def ill_posed(
+    trace: Trace, context: Sequence[Trace] = (), specs: Mapping[str, ToolSpec] | None = None
+) -> str:
+    """Why no request could ask for a sampled trace (empty: one can): an undo chain, an amount taken
+    from the state that the user never gives (a transfer of whatever one account holds), or arguments
+    taken from different items of one listing that nothing tells apart (two cards, two calls), or an
+    item of a listing that only its place in the list singles out (the sixth entry of a folder). The
+    sampler draws another trace; ``hardgen audit`` counts the same cases in kept data. ``specs`` (the
+    tools by name) tell a calculation that logs itself ("Raise a number to a power") from an action."""
+    from hardgen.audit import positional_picks, split_picks, unasked_amounts
+
+    undo = undo_chain(trace)
+    if undo is not None:
+        return f"{undo[1]} undoes {undo[0]}"
+    amounts = unasked_amounts(trace, context, specs=dict(specs or {}))
+    if amounts:
+        iv = amounts[0]
+        return f"{iv.tool}.{iv.parameter} = {iv.value!r} is read from {iv.source_tool or 'an earlier turn'}"
+    picks = split_picks(trace)
+    if picks:
+        return f"{picks[0][0]} and {picks[0][1]} take different items of one listing"
+    blind = positional_picks(trace)
+    if blind:
+        return f"{blind[0][0]} = {blind[0][1]!r} is told apart from the other items by nothing a user knows"
+    return ""
+
+
 MAX_SUMMARY_CHARS = 4000
 
 

@@ -309,6 +309,46 @@ def test_foreign_credentials_fire_on_a_login_as_someone_looked_up() -> None:
     assert count(own, "foreign_credentials") == 0
 
 
+def test_a_log_in_as_the_person_the_user_says_they_are_is_their_own() -> None:
+    steps: list[list[Call]] = [
+        [("lookup_user_id", {"name": "Grace Okafor"}, {"user_id": "USR105", "name": "Grace Okafor"}, False)],
+        [("messaging_login", {"user_id": "USR105", "password": "lantern22"}, {"ok": True}, True)],
+    ]
+    own = "Could you log me in to the social network as Grace Okafor? The password is lantern22."
+    also_own = "I'm Grace Okafor, password lantern22. Please sign me in to the social network."
+    about_her = "The password is lantern22. Next, I'd like you to like a post for the name Grace Okafor."
+    assert count(audit(trajectory(turn(0, own, steps))), "foreign_credentials") == 0
+    assert count(audit(trajectory(turn(0, also_own, steps))), "foreign_credentials") == 0
+    assert count(audit(trajectory(turn(0, about_her, steps))), "foreign_credentials") == 1
+
+
+def test_a_log_in_as_someone_an_earlier_turn_asked_about_needs_the_user_to_say_it_is_them() -> None:
+    first = turn(
+        0,
+        "Please tell me who follows Ravi Menon.",
+        [
+            [("lookup_user_id", {"name": "Ravi Menon"}, {"user_id": "USR110", "name": "Ravi Menon"}, False)],
+            [("list_followers", {"user_id": "USR110"}, {"user_id": "USR110", "followers": []}, False)],
+        ],
+    )
+    login: list[list[Call]] = [
+        [("messaging_login", {"user_id": "USR110", "password": "monsoon12"}, {"name": "Ravi Menon"}, True)]
+    ]
+    bare = turn(1, "The password is monsoon12. Next, please log me in to the social network.", login)
+    said = turn(1, "Next, please log me in to the social network. I'm Ravi Menon, password monsoon12.", login)
+    assert count(audit(trajectory(first, bare)), "foreign_credentials") == 1
+    assert count(audit(trajectory(first, said)), "foreign_credentials") == 0
+
+
+def test_a_result_the_user_asks_to_calculate_and_save_is_no_unasked_amount() -> None:
+    steps: list[list[Call]] = [
+        [("math_mean", {"numbers": [407.93, 80.61]}, {"result": 244.27}, True)],
+        [("math_store_result", {"key": "G96337027", "value": 244.27}, {"key": "G96337027"}, True)],
+    ]
+    query = "Find the average of 407.93 and 80.61, then save the mean in memory under the key G96337027."
+    assert count(audit(trajectory(turn(0, query, steps))), "unasked_amounts") == 0
+
+
 def test_unasked_amount_fires_when_the_user_never_said_how_much() -> None:
     steps: list[list[Call]] = [
         [("get_trading_account", {}, {"account_id": "BRK1", "cash": 8200.5}, False)],
@@ -440,6 +480,37 @@ def test_a_value_stated_with_its_own_action_is_not_misplaced() -> None:
     assert count(audit(trajectory(turn(0, fed, city))), "misplaced_values") == 0
 
 
+def test_a_value_said_with_an_action_another_tool_shares_a_verb_with_is_not_misplaced() -> None:
+    # "get me a seat" is no request for get_zipcode, "add a payment card" none for add_to_cart
+    steps: list[list[Call]] = [
+        [
+            ("find_traveler", {"name": "Alice Chen"}, {"traveler_id": "TR1001"}, False),
+            ("get_zipcode", {"city": "Port Halden"}, {"zipcode": "51833"}, False),
+        ],
+        [
+            (
+                "book_flight",
+                {"traveler_id": "TR1001", "zipcode": "51833", "to_airport": "NBG", "date": "2026-03-20"},
+                {"booking_id": "BK1"},
+                True,
+            )
+        ],
+    ]
+    query = (
+        "Please get me a seat on a flight for the name Alice Chen, the city Port Halden, the destination "
+        "airport NBG and the travel date 2026-03-20."
+    )
+    assert count(audit(trajectory(turn(0, query, steps))), "misplaced_values") == 0
+    card: list[list[Call]] = [
+        [("save_payment_card", {"card_number": "1164508094027299"}, {"card_id": "CARD9"}, True)],
+        [("add_to_cart", {"product": "Tidal Yoga Mat"}, {"items": 1}, True)],
+    ]
+    query = (
+        'Please add a payment card for the card number 1164508094027299 and put "Tidal Yoga Mat" in my cart.'
+    )
+    assert count(audit(trajectory(turn(0, query, card))), "misplaced_values") == 0
+
+
 ORDER_COST: list[list[Call]] = [
     [
         (
@@ -479,6 +550,16 @@ def test_a_summary_that_answers_is_quiet() -> None:
 
 def _calls(n: int) -> list[list[Call]]:
     return [[("get_zipcode", {"city": f"City {i}"}, {"zipcode": f"{10000 + i}"}, False)] for i in range(n)]
+
+
+def test_a_summary_that_tells_a_number_in_e_notation_answers() -> None:
+    steps: list[list[Call]] = [
+        [("math_factorial", {"n": 40}, {"result": 8.159152832478977e47}, False)],
+    ]
+    told = turn(0, "Work out 40 factorial.", steps, summary="40 factorial is 8.159152832478977e+47.")
+    untold = turn(0, "Work out 40 factorial.", steps, summary="Done.")
+    assert count(audit(trajectory(told)), "unanswered_summaries") == 0
+    assert count(audit(trajectory(untold)), "unanswered_summaries") == 1
 
 
 def test_calls_distribution_against_the_cap() -> None:

@@ -10,6 +10,7 @@ from hardgen.guards import (
     advanced_tool_problems,
     generate_guarded,
     hint_problems,
+    ill_posed,
     mentions_tool,
     query_problems,
 )
@@ -255,3 +256,93 @@ def test_defaults_need_not_be_stated_when_specs_are_given() -> None:
     )
     assert len(advanced_tool_problems(tool, trace)) == 1
     assert advanced_tool_problems(tool, trace, specs=specs) == []
+
+
+# ------------------------------------------------------------------------- ill-posed traces
+
+
+def test_a_transfer_of_whatever_an_account_holds_is_ill_posed() -> None:
+    from tests.test_audit import turn
+
+    read = turn(
+        0,
+        "",
+        [
+            [
+                (
+                    "get_account_balance",
+                    {"account_id": "ACC1"},
+                    {"account_id": "ACC1", "balance": 2954.18},
+                    False,
+                )
+            ],
+            [("transfer_funds", {"from_account_id": "ACC2", "amount": 2954.18}, {"tx": "TX1"}, True)],
+        ],
+    ).trace
+    given = turn(
+        0, "", [[("transfer_funds", {"from_account_id": "ACC2", "amount": 250.0}, {"tx": "TX1"}, True)]]
+    ).trace
+    assert "transfer_funds.amount = 2954.18" in ill_posed(read)
+    assert ill_posed(given) == ""
+
+
+def test_a_calculated_result_saved_or_raised_to_a_power_is_well_posed() -> None:
+    from tests.test_audit import turn
+
+    env = Environment.from_suites(["maths"])
+    specs = {s.name: s for s in env.specs}
+    trace = turn(
+        0,
+        "",
+        [
+            [("math_mean", {"numbers": [4.5, 8.25]}, {"result": 6.375}, True)],
+            [("math_store_result", {"key": "K1", "value": 6.375}, {"key": "K1", "value": 6.375}, True)],
+            [("math_recall", {"key": "K1"}, {"key": "K1", "result": 6.375}, False)],
+            [("math_power", {"base": 6.375, "exponent": 2}, {"result": 40.640625}, True)],
+        ],
+    ).trace
+    assert ill_posed(trace, specs=specs) == ""
+
+
+def test_two_items_of_one_listing_need_sides_to_tell_them_apart() -> None:
+    from tests.test_audit import turn
+
+    cards = {"cards": [{"card_id": "C1", "last4": "8869"}, {"card_id": "C2", "last4": "8879"}]}
+    unsaid = turn(
+        0,
+        "",
+        [
+            [("list_cards", {}, cards, False)],
+            [
+                ("pay_bill", {"card_id": "C1"}, {"ok": True}, True),
+                ("set_default_card", {"card_id": "C2"}, {}, True),
+            ],
+        ],
+    ).trace
+    sides = turn(
+        0,
+        "",
+        [
+            [("list_cards", {}, cards, False)],
+            [("move_balance", {"from_card_id": "C1", "to_card_id": "C2"}, {"ok": True}, True)],
+        ],
+    ).trace
+    assert "take different items of one listing" in ill_posed(unsaid)
+    assert ill_posed(sides) == ""
+
+
+def test_an_item_only_its_place_in_a_listing_singles_out_is_ill_posed() -> None:
+    from tests.test_audit import turn
+
+    entries = {
+        "entries": [
+            {"name": "archive", "type": "directory"},
+            {"name": "reports", "type": "directory"},
+            {"name": "tmp", "type": "directory"},
+        ]
+    }
+    blind = turn(0, "", [[("ls", {}, entries, False)], [("rmdir", {"dir_name": "tmp"}, {}, True)]]).trace
+    assert "told apart from the other items by nothing a user knows" in ill_posed(blind)
+    typed = {"entries": [{"name": "notes.txt", "type": "file"}, {"name": "tmp", "type": "directory"}]}
+    told = turn(0, "", [[("ls", {}, typed, False)], [("rmdir", {"dir_name": "tmp"}, {}, True)]]).trace
+    assert ill_posed(told) == ""  # the only folder

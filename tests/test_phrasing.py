@@ -177,3 +177,76 @@ def test_a_wording_with_an_empty_field_is_not_used() -> None:
     }
     for text in _told_as("get_support_customer", customer, customer_id="C1"):
         assert not re.search(r"\b(of|is|are) *(\(|and\b|,|\.|$)", text), text
+
+
+def test_the_sampler_draws_numbers_a_person_asks_for() -> None:
+    """Exponents a person uses (squares, cubes, a square root), and never a call whose result is
+    astronomical (40! or 31.3 ** 163.6), even when Phase I found such a value to work."""
+    env = Environment.from_suites(["maths"])
+    graph = APIGraph.from_environment(env)
+    graph.constraints("math_factorial")["n"]["ok_values"] = [40, 45]
+    graph.constraints("math_power")["exponent"]["ok_values"] = [163.64]
+    for seed in range(6):
+        for target in ("math_power", "math_factorial"):
+            trace = Sampler(graph, Environment.from_suites(["maths"]), random.Random(seed)).sample_trace(
+                target, 1
+            )
+            assert target in trace.tool_names
+            results = [o.output.get("result") for o in trace.observations if isinstance(o.output, dict)]
+            assert all(abs(r) < 1e12 for r in results if isinstance(r, int | float)), (target, results)
+            powers = [c.arguments["exponent"] for c in trace.calls if c.name == "math_power"]
+            assert all(isinstance(p, int | float) and abs(p) <= 10 for p in powers), powers
+
+
+def test_a_log_in_looked_up_from_a_name_says_the_user_is_that_person() -> None:
+    trace = execute(
+        ["messaging"],
+        [
+            [("lookup_user_id", {"name": "Alice Chen"})],
+            [("messaging_login", {"user_id": "USR101", "password": "sunflower7"})],
+            [("list_user_posts", {"user_id": "USR101"})],
+        ],
+    )
+    for seed in range(6):
+        text = _query(trace, ["messaging"], seed)
+        assert re.search(r"\b(?:I'm|This is|as) Alice Chen\b", text), text
+        assert "The password is" not in text, text
+
+
+def test_a_log_in_as_someone_an_earlier_turn_looked_up_says_who_the_user_is() -> None:
+    first = execute(
+        ["messaging"],
+        [[("lookup_user_id", {"name": "Ravi Menon"})], [("list_followers", {"user_id": "USR110"})]],
+    )
+    env = Environment.from_suites(["messaging"])
+    env.restore(first.initial_state)
+    for call in first.calls:
+        env.execute(call)
+    second = execute(
+        ["messaging"], [[("messaging_login", {"user_id": "USR110", "password": "monsoon12"})]], env.snapshot()
+    )
+    tools = primitive(second, specs_of(["messaging"]))
+    tool, _ = make_advanced_tool(second, tools, [first])
+    for seed in range(6):
+        query, _ = make_hard_query(tool, second, tools, 1, random.Random(seed), [first])
+        assert re.search(r"\b(?:I'm|This is|as) Ravi Menon\b", query.text), query.text
+
+
+def test_two_items_of_one_listing_are_told_apart_by_their_side() -> None:
+    trace = execute(
+        ["banking"],
+        [
+            [("bank_login", {"username": "aweber", "password": "quiet-river-5"})],
+            [("list_bank_accounts", {})],
+            [
+                (
+                    "transfer_funds",
+                    {"from_account_id": "ACC20906", "to_account_id": "ACC20905", "amount": 100.0},
+                )
+            ],
+        ],
+    )
+    for seed in range(4):
+        text = _query(trace, ["banking"], seed)
+        assert "type is savings as the origin" in text, text
+        assert "type is checking as the destination" in text, text

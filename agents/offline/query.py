@@ -51,6 +51,7 @@ from hardgen.dataflow import (
     hidden_values,
     intermediate_values,
     is_trivial,
+    output_values,
     values_match,
 )
 from hardgen.guards import mentions_tool, query_problems
@@ -332,6 +333,11 @@ _CREDENTIALS = [
     "Use my account {user} (password {secret}).",
     "You can sign me in as {user} with the password {secret}.",
 ]
+_NAMED_CREDENTIALS = [  # the identity is a person's name (looked up to an id), not a username
+    "I'm {user}, password {secret}.",
+    "This is {user}; my password is {secret}.",
+    "You can sign me in as {user} with the password {secret}.",
+]
 _MORE_CREDENTIALS = "Then switch to the account {user} (password {secret})."
 _SECRET_ONLY = "The password is {secret}."
 _PHRASAL = {
@@ -401,7 +407,7 @@ def make_hard_query(
     specs = {s.name: s for s in tools}
     names = list(dict.fromkeys([*specs, *tool.primitive_tools, *_suite_tools(tools)]))
     flow = _Flow.of(trace, context)
-    details, accounts = _split_credentials(tool.parameters, trace)
+    details, accounts = _split_credentials(tool.parameters, trace, context)
     flags: dict[int, list[AdvancedParameter]] = {}
     goals = _goals(trace, flow, details, specs, names, rng, flags)
     cues = _selection_cues(trace, flow, specs, flags)
@@ -613,10 +619,12 @@ def _suite_tools(tools: Sequence[ToolSpec]) -> list[str]:
 
 
 def _split_credentials(
-    parameters: Sequence[AdvancedParameter], trace: Trace
+    parameters: Sequence[AdvancedParameter], trace: Trace, context: Sequence[Trace] = ()
 ) -> tuple[list[AdvancedParameter], list[tuple[AdvancedParameter | None, AdvancedParameter]]]:
     """Separate the accounts (a secret with the identity given in the same call: username, e-mail or
-    name) from the other inputs."""
+    name) from the other inputs. A log-in whose identity is an id looked up from a name (this turn or an
+    earlier one) is the user's own account: the user says who they are ("I'm Alice Chen, password
+    x"), never a bare password that leaves the identity to whoever was last named."""
     secrets = [p for p in parameters if set(words(p.name)) & SECRET_WORDS]
     accounts: list[tuple[AdvancedParameter | None, AdvancedParameter]] = []
     users: list[AdvancedParameter] = []
@@ -631,11 +639,52 @@ def _split_credentials(
         suffix = _suffix(secret.name)
         user = next((p for p in same_call if _suffix(p.name) == suffix), None) or next(iter(same_call), None)
         user = user or next((p for p in named if _suffix(p.name) == suffix), None)
+        user = user or _looked_up_identity(call, trace, context, candidates)
         if user is not None:
             users.append(user)
         accounts.append((user, secret))
     details = [p for p in parameters if p not in secrets and p not in users]
     return details, accounts
+
+
+def _looked_up_identity(
+    login: ToolCall | None,
+    trace: Trace,
+    context: Sequence[Trace],
+    candidates: Sequence[AdvancedParameter],
+) -> AdvancedParameter | None:
+    """Who the user is when a log-in takes an id an earlier call found from a name: that name (one of
+    the inputs when this turn looked it up, else the name an earlier turn looked up)."""
+    if login is None or not is_login_tool(login.name):
+        return None
+    index = trace.calls.index(login)
+    for iv in intermediate_values(trace, context=context):
+        if iv.call_index != index or set(words(iv.parameter)) & SECRET_WORDS:
+            continue
+        if not iv.from_context and 0 <= iv.source_call < len(trace.calls):
+            sources = [trace.calls[iv.source_call]]
+        else:
+            sources = [
+                obs.call
+                for earlier in context
+                for obs in earlier.observations
+                if obs.ok and any(values_match(iv.value, v) for v in output_values(obs.output).values())
+            ]
+        for source in reversed(sources):
+            names = [
+                v
+                for v in source.arguments.values()
+                if isinstance(v, str) and not is_trivial(v) and not values_match(v, iv.value)
+            ]
+            for value in names:
+                given = next((p for p in candidates if values_match(p.value, value)), None)
+                if given is not None:
+                    return given
+                if iv.from_context:
+                    return AdvancedParameter(
+                        name="name", type="string", description="Who the user is.", value=value
+                    )
+    return None
 
 
 def _suffix(name: str) -> str:
@@ -869,7 +918,8 @@ def _compose(parts: _Parts, history_len: int, rng: random.Random) -> str:
                 credentials.append(_SECRET_ONLY.format(**values))
                 continue
             values["user"] = render_value(user.value)
-            template = rng.choice(_CREDENTIALS) if n == 0 else _MORE_CREDENTIALS
+            own = _NAMED_CREDENTIALS if not set(words(user.name)) & USER_WORDS else _CREDENTIALS
+            template = rng.choice(own) if n == 0 else _MORE_CREDENTIALS
             credentials.append(template.format(**values))
         login = " ".join(credentials)
         text = f"{text} {login}" if rng.random() < 0.6 else f"{login} {text}"
@@ -891,6 +941,13 @@ def _selection_cues(
     cues: list[str] = []
     observations = trace.observations
     calls = trace.calls
+    # Items of one listing taken for different sides (transfer from one account to another): each cue
+    # says its side, or the request could not tell which account is which.
+    items: dict[tuple[int, str], set[str]] = {}
+    for iv in flow.intermediate:
+        listed = re.match(r"^(.*?\[\d+\])", iv.source_path)
+        if not iv.from_context and listed:
+            items.setdefault((iv.source_call, listed.group(1).split("[")[0]), set()).add(listed.group(1))
     for iv in flow.intermediate:
         if iv.from_context or not 0 <= iv.source_call < len(observations):
             continue
@@ -907,6 +964,9 @@ def _selection_cues(
             if listing and said:
                 listing += " " + join_words([_phrase(p, 0) for p in said])
             cue = _cue(obs.output, iv.source_path, flow.hidden, listing)
+            role = role_of(iv.parameter)
+            if cue and role and len(items.get((iv.source_call, iv.source_path.split("[")[0]), ())) > 1:
+                cue = f"{cue} as the {ROLE_LABEL[role]}"
         if cue and cue not in cues:
             cues.append(cue)
     return cues
@@ -947,8 +1007,8 @@ def _cue(output: JsonValue, path: str, hidden: Sequence[IntermediateValue], sour
         value = record[name]
         if not isinstance(value, str | int) or isinstance(value, bool) or is_trivial(value):
             continue
-        if any(values_match(value, o.get(name)) for o in others):
-            continue
+        if any(values_match(value, v) for o in others for v in o.values()):
+            continue  # a cue must single the item out: no other item shows that value, in any field
         if any(values_match(value, h.value) for h in hidden):
             continue
         if label(name) == entity:

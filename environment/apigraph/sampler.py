@@ -37,7 +37,7 @@ from collections.abc import Callable, Collection, Hashable, Iterator, Mapping, S
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from functools import lru_cache
-from typing import ClassVar, Literal
+from typing import ClassVar, Literal, TypeGuard
 
 from pydantic import JsonValue
 
@@ -541,6 +541,16 @@ class Sampler:
                     bad.setdefault(param, []).append(value)
                 continue
             obs = self.env.execute(call)
+            if obs.ok and self._implausible(run, call, obs):
+                # 40! or 31.3 ** 163.6: a number no one asks for, which no summary can say plainly.
+                # Undo the call and blame the numbers this call was given (not those carried over).
+                self.env.restore(run.state_before)
+                numbers = [p for p, v in args.items() if origin.get(p) is None and _numeric(v)]
+                if not numbers:
+                    return False
+                for param in numbers:
+                    bad.setdefault(param, []).append(args[param])
+                continue
             if obs.ok:
                 self._accept(run, call, obs, sources)
                 return True
@@ -557,6 +567,15 @@ class Sampler:
                         return True
                     self._learn_failure(tool, args, again, bad, hints, set())
         return False
+
+    def _implausible(self, run: _Run, call: ToolCall, obs: Observation) -> bool:
+        """Whether a successful call returned a number of a size no person asks for or reads out
+        (``HUGE`` and beyond) that the state did not hold already (a card number stored as digits)."""
+        huge = [v for _, v in leaf_paths(obs.output) if _numeric(v) and abs(v) >= HUGE]
+        if not huge:
+            return False
+        known = {_vkey(v) for v in self._entities(run, self.env.backend_of(call.name).name).all_values()}
+        return any(_vkey(v) not in known for v in huge)
 
     def _explore(self, run: _Run, tool: str, obs: Observation) -> int | None:
         """After a precondition failure: run the tool the error message points to. Its position."""
@@ -767,6 +786,8 @@ class Sampler:
                     self._seen_ok(tool, param, c),
                     self._generate(run, tool, param, c),
                 ]
+                if set(words(param)) & _EXPONENT_WORDS:  # an exponent a person uses, whatever worked once
+                    tiers = [[v for v in t if not _numeric(v) or abs(v) <= 10] for t in tiers]
                 choice = self._pick(
                     run,
                     tool,
@@ -890,6 +911,13 @@ class Sampler:
             return [*out, rng.random() < 0.5]
         if kind in ("integer", "number"):
             lo = _num(c.get("minimum"), c.get("exclusiveMinimum"), 1)
+            bounded = "maximum" in c or "exclusiveMaximum" in c
+            if not bounded and set(words(param)) & _EXPONENT_WORDS:
+                # "to the power 163.64" is no request anyone makes: squares, cubes, a square root
+                powers = [
+                    v for v in _PERSON_EXPONENTS if v >= lo and (kind == "number" or isinstance(v, int))
+                ]
+                return [*out, rng.choice(powers or [lo])]
             hi = _num(c.get("maximum"), c.get("exclusiveMaximum"), lo + (10 if kind == "integer" else 500))
             if kind == "integer":
                 return [*out, rng.randint(math.ceil(lo), max(math.ceil(lo), math.floor(hi)))]
@@ -1167,6 +1195,16 @@ def _listed_values(message: str) -> list[JsonValue]:
         return []
     items = [x.strip().strip("'\"`") for x in re.split(r",\s*|\s+or\s+", m.group(1))]
     return [x for x in items if x and " " not in x][:20]
+
+
+# A computed number this large (or an output holding one) makes a request no one would write.
+HUGE = 1e12
+_EXPONENT_WORDS = frozenset({"exponent", "power"})
+_PERSON_EXPONENTS: tuple[int | float, ...] = (2, 3, 4, 0.5)
+
+
+def _numeric(value: JsonValue) -> TypeGuard[int | float]:
+    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
 
 
 def _num(inclusive: JsonValue, exclusive: JsonValue, default: float) -> float:
