@@ -479,7 +479,7 @@ async def test_reasoner_output_reads_like_a_reasoning_model() -> None:
     result = await OfflineReasoner(config(error_rate=0.0), "reasoner").reason(inp)
     assert result.raw.startswith("<think>\nThe user wants to book a direct flight")
     assert "Let me analyze the available tools:" in result.value.cot
-    assert "Step 1:" in result.value.cot and "`get_zipcode` first" in result.value.cot
+    assert "Step 1:" in result.value.cot and "`get_zipcode` can tell me" in result.value.cot
     parsed = parse_response(result.raw)
     assert parsed.error is None and parsed.calls == result.value.calls
     assert parsed.cot == result.value.cot
