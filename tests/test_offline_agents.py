@@ -328,7 +328,9 @@ async def test_a_follow_up_turn_refers_to_the_conversation() -> None:
     for seed in range(8):
         inp = QueryInput(advanced_tool=tool, trace=trace, tools=tools, history=[earlier], seed=seed)
         texts.add((await generator.make_query(inp)).value.text)
-    assert all(t.split()[0] in ("Now", "Next,", "One", "After", "Also,") for t in texts), texts
+    assert all(t.split()[0] in ("Now", "Next,", "One", "After", "Also,", "Another", "Then") for t in texts), (
+        texts
+    )
     assert len(texts) > 2, "the templates and phrasing vary with the seed"
 
 

@@ -303,14 +303,41 @@ def advanced_tool_json(tool: AdvancedTool) -> str:
 # ------------------------------------------------------------------------------- query generator
 
 _OPENERS = {
-    "read": ["Could you {intent}{details}?", "I need you to {intent}{details}.", "Please {intent}{details}."],
-    "find": ["Can you {intent}{details}?", "Please {intent}{details}.", "Help me {intent}{details}."],
-    "buy": ["Please {intent}{details}.", "I'd like to {intent}{details}.", "Can you {intent}{details}?"],
-    "create": ["Please {intent}{details}.", "I want to {intent}{details}.", "Could you {intent}{details}?"],
+    "read": [
+        "Could you {intent}{details}?",
+        "I need you to {intent}{details}.",
+        "Please {intent}{details}.",
+        "Would you {intent}{details}?",
+        "Can you {intent}{details}?",
+    ],
+    "find": [
+        "Can you {intent}{details}?",
+        "Please {intent}{details}.",
+        "Help me {intent}{details}.",
+        "Would you {intent}{details}?",
+        "I need you to {intent}{details}.",
+    ],
+    "buy": [
+        "Please {intent}{details}.",
+        "I'd like to {intent}{details}.",
+        "Can you {intent}{details}?",
+        "Would you {intent}{details}?",
+        "I want you to {intent}{details}.",
+    ],
+    "create": [
+        "Please {intent}{details}.",
+        "I want to {intent}{details}.",
+        "Could you {intent}{details}?",
+        "Can you {intent}{details}?",
+        "I need you to {intent}{details}.",
+    ],
     "other": [
         "Please {intent}{details}.",
         "Could you {intent}{details}?",
         "I'd like you to {intent}{details}.",
+        "Would you {intent}{details}?",
+        "Can you {intent}{details}?",
+        "I need you to {intent}{details}.",
     ],
 }
 _SPLIT_OPENERS = [
@@ -318,7 +345,15 @@ _SPLIT_OPENERS = [
     "Please {intent}. {details}",
     "Can you {intent}? {details}",
 ]
-_FOLLOW_UPS = ["Now {text}", "Next, {text}", "One more thing: {text}", "After that, {text}", "Also, {text}"]
+_FOLLOW_UPS = [
+    "Now {text}",
+    "Next, {text}",
+    "One more thing: {text}",
+    "After that, {text}",
+    "Also, {text}",
+    "Another thing: {text}",
+    "Then {text}",
+]
 _DOMAIN_LEADS = {
     "travel": "I'm planning a trip. ",
     "finance": "About my money: ",
@@ -367,6 +402,7 @@ class _Goal:
     # goal's call it ends up in (itself, or through lookups: a city whose zip code is the destination).
     used_by: dict[str, tuple[str, str]] = field(default_factory=dict)
     lands: dict[str, str] = field(default_factory=dict)
+    worded: bool = False  # said by an ``ask`` wording with its values in place
 
 
 @dataclass
@@ -475,7 +511,7 @@ def _goals(
             if iv.call_index == goal.call and not iv.from_context and 0 <= iv.source_call < len(calls)
         }
         _say(goal, calls[goal.call].arguments, specs[goal.tool], names, rng, derived)
-        if not goal.values:  # "the ticket" alone; "a ticket for the subject X" is said by its values
+        if not goal.values and not goal.worded:  # "the ticket" alone; "a ticket for X" is said by its values
             goal.intent = _definite(
                 goal.intent, [iv.parameter for iv in flow.intermediate if iv.call_index == goal.call]
             )
@@ -596,6 +632,7 @@ def _say(
         goal.intent = phrase.goal_in(rng)
         return
     _, goal.intent, used_values = best
+    goal.worded = True
     said = " ".join(p for p in used_values if isinstance(p, str))
     goal.values = [
         p
@@ -959,6 +996,7 @@ _PERSON_NOUNS = frozenset(
         "someone",
     }
 )
+_NAMED_NOUNS = frozenset({"player", "customer", "traveller", "payee"})  # kept before the name
 _PERSON_PARAMS = frozenset({"name", "gamertag", "holder_name", "full_name", "username"})
 _POSTMODIFIERS = ("with ", "named ", "tagged ", "assigned ", "in ", "that ", "whose ", "from ", "marked ")
 
@@ -980,8 +1018,12 @@ def _say_worded(
             placed = re.sub(
                 rf"\b(?:(?:a|an|the) (?:{nouns})|someone)'s\b", _literal(f"{value}'s"), text, count=1
             )
-            if placed == text:
-                placed = re.sub(rf"\b(?:a|an) (?:{nouns})\b(?!')", _literal(value), text, count=1)
+            if placed == text:  # "tell me about the player IronTide", "look up Sarah Mitchell"
+                found = re.search(rf"\b(?:a|an) ({nouns})\b(?!')", text)
+                if found is not None:
+                    noun = found.group(1)
+                    said = f"the {noun} {value}" if noun in _NAMED_NOUNS else value
+                    placed = text[: found.start()] + said + text[found.end() :]
             if placed == text:
                 placed = re.sub(r"\bsomeone\b(?!')", _literal(value), text, count=1)
             if placed != text:

@@ -216,7 +216,7 @@ def _render_slot(value: JsonValue, path: str, how: str) -> str:
             return _item_text(value[0]) if value else ""
         if how == "dates":
             days = [str(v.get("date")) for v in value if isinstance(v, dict) and v.get("date")]
-            return f"{days[0]} to {days[-1]}" if len(days) > 1 else (days[0] if days else "")
+            return _date_range(days[0], days[-1]) if days else ""
         if how == "slots":
             spans = [
                 _span(str(v.get("start")), str(v.get("end")))
@@ -256,17 +256,24 @@ def _quoted(value: JsonValue) -> str:
     return f'"{text}"' if isinstance(value, str) and len(text.split()) > 3 else text
 
 
+def _date_range(first: str, last: str) -> str:
+    """ "2026-02-23" to "2026-02-27" -> "23 to 27 February 2026"; other spans with both dates in full."""
+    a, b = readable_time(first), readable_time(last)
+    if a == b:
+        return a
+    head, _, rest = a.partition(" ")
+    if rest and rest == b.partition(" ")[2]:
+        return f"{head} to {b}"
+    return f"{a} to {b}"
+
+
 def _span(start: str, end: str) -> str:
     """A free slot as a person says it: "00:00 to 01:00" on the same day, else both times in full."""
     a, b = start.partition("T"), end.partition("T")
     if a[1] and b[1] and a[0] == b[0]:
         return f"{a[2]} to {b[2]}"
     if a[1] and b[1]:
-        return (
-            f"{a[2]} to {b[2]} the next day"
-            if b[2] == "00:00"
-            else f"{readable_time(start)} to {readable_time(end)}"
-        )
+        return f"{a[2]} to midnight" if b[2] == "00:00" else f"{readable_time(start)} to {readable_time(end)}"
     return f"{start} to {end}"
 
 
