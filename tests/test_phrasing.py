@@ -63,7 +63,7 @@ def test_flags_are_said_in_words_not_read_out_as_fields() -> None:
 
 def test_a_follow_up_opener_goes_with_the_request_not_the_password() -> None:
     trace = execute(["messaging"], [[("messaging_login", {"user_id": "USR101", "password": "sunflower7"})]])
-    opener = r"(?:Now|Next,|One more thing:|After that,|Also,)"
+    opener = r"(?:Now|Next,|One more thing:|After that,|Also,|Another thing:|Then)"
     for seed in range(12):
         text = _query(trace, ["messaging"], seed, history_len=1)
         assert "sunflower7" in text

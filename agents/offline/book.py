@@ -125,6 +125,8 @@ class Phrase:
     tell: str = ""
     goals: tuple[str, ...] = ()
     tells: tuple[str, ...] = ()
+    asks: tuple[str, ...] = ()
+    values: tuple[tuple[str, str], ...] = ()
 
     def goal_in(self, rng: random.Random | None) -> str:
         """One of the entry's wordings of the goal, drawn with the item's RNG (the first without one)."""
@@ -137,8 +139,17 @@ class Phrase:
     def slots(self, template: str) -> list[str]:
         return _SLOT.findall(template)
 
-    def ask_slots(self) -> list[str]:
-        return [s.split("|", 1)[0] for s in self.slots(self.ask)]
+    def ask_slots(self, template: str | None = None) -> list[str]:
+        return [s.split("|", 1)[0] for s in self.slots(self.ask if template is None else template)]
+
+    def value_words(self, parameter: str) -> str:
+        """How a value of one of the tool's parameters is said after the goal ("from {v}", "for {v}
+        shares"), "" when the entry gives no wording for it."""
+        return next((text for name, text in self.values if name == parameter), "")
+
+    def value_rank(self, parameter: str) -> int:
+        """The place of a parameter's wording in the entry (values are said in that order)."""
+        return next((i for i, (name, _) in enumerate(self.values) if name == parameter), len(self.values))
 
 
 _SLOT = re.compile(r"\{([A-Za-z0-9_.|]+)\}")
@@ -169,14 +180,20 @@ def _phrase_book() -> dict[str, Phrase]:
         if not isinstance(entry, dict):
             continue
         goals, tells = _wordings(entry.get("goal")), _wordings(entry.get("tell"))
+        asks = _wordings(entry.get("ask"))
+        values = entry.get("values")
         if goals:
             book[str(name)] = Phrase(
                 goal=goals[0],
-                ask=str(entry.get("ask", "")),
+                ask=asks[0] if asks else "",
                 joiner=str(entry.get("with", "for")),
                 tell=tells[0] if tells else "",
                 goals=goals,
                 tells=tells,
+                asks=asks,
+                values=tuple(
+                    (str(k), str(v)) for k, v in (values.items() if isinstance(values, dict) else ())
+                ),
             )
     return book
 

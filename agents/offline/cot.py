@@ -70,15 +70,19 @@ def _given(inp: ReasonerInput) -> str:
         if isinstance(p.value, bool):
             given.append(f"`{p.name}` = {'true' if p.value else 'false'}")
         else:
-            given.append(f"{label(p.name)} {render_value(p.value)}")
+            given.append(f"the {label(p.name)} {render_value(p.value)}")
     if given:
-        return f"The request gives me {join_words(given)}."
+        return f"The user gives me {join_words(given)}."
     cues = [m.group(1) for m in _CUE.finditer(inp.query.text)]
     if cues:
-        return f"The request states no value to pass on as it is; it says which to use: {join_words(cues)}."
+        picks = join_words(cues)
+        return f"The user gives no value I can pass on directly, but says which items to pick: {picks}."
     if inp.previous_turns:
-        return "The request states no new values: the calls take theirs from the conversation and the tools."
-    return "The request states no values: what the calls need comes from the tools themselves."
+        return (
+            "The user gives no new values; what the calls need is in the conversation so far or comes "
+            "from the tools."
+        )
+    return "The user gives no values; what the calls need comes from the tools themselves."
 
 
 def continue_cot(inp: ReasonerInput, step: StepPlan) -> str:
@@ -164,9 +168,10 @@ def _bridging(planner: Planner) -> list[str]:
         needs = [p for p, a in node.args.items() if a.kind == "node"]
         if needs:
             sources = sorted({f"`{planner.nodes[node.args[p].node].tool}`" for p in needs})
+            first = "that comes" if len(sources) == 1 else "those come"
             found.append(
-                f"`{node.tool}` needs {join_words([f'`{p}`' for p in needs])}, which the request does not "
-                f"state; I cannot use the user's values directly, so I need {join_words(sources)} first."
+                f"`{node.tool}` needs {join_words([f'`{p}`' for p in needs])}, which the user does not give; "
+                f"{join_words(sources)} can tell me, so {first} first."
             )
         before = [planner.nodes[i].tool for i in node.prereqs]
         if before:

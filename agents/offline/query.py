@@ -304,14 +304,41 @@ def advanced_tool_json(tool: AdvancedTool) -> str:
 # ------------------------------------------------------------------------------- query generator
 
 _OPENERS = {
-    "read": ["Could you {intent}{details}?", "I need you to {intent}{details}.", "Please {intent}{details}."],
-    "find": ["Can you {intent}{details}?", "Please {intent}{details}.", "Help me {intent}{details}."],
-    "buy": ["Please {intent}{details}.", "I'd like to {intent}{details}.", "Can you {intent}{details}?"],
-    "create": ["Please {intent}{details}.", "I want to {intent}{details}.", "Could you {intent}{details}?"],
+    "read": [
+        "Could you {intent}{details}?",
+        "I need you to {intent}{details}.",
+        "Please {intent}{details}.",
+        "Would you {intent}{details}?",
+        "Can you {intent}{details}?",
+    ],
+    "find": [
+        "Can you {intent}{details}?",
+        "Please {intent}{details}.",
+        "Help me {intent}{details}.",
+        "Would you {intent}{details}?",
+        "I need you to {intent}{details}.",
+    ],
+    "buy": [
+        "Please {intent}{details}.",
+        "I'd like to {intent}{details}.",
+        "Can you {intent}{details}?",
+        "Would you {intent}{details}?",
+        "I want you to {intent}{details}.",
+    ],
+    "create": [
+        "Please {intent}{details}.",
+        "I want to {intent}{details}.",
+        "Could you {intent}{details}?",
+        "Can you {intent}{details}?",
+        "I need you to {intent}{details}.",
+    ],
     "other": [
         "Please {intent}{details}.",
         "Could you {intent}{details}?",
         "I'd like you to {intent}{details}.",
+        "Would you {intent}{details}?",
+        "Can you {intent}{details}?",
+        "I need you to {intent}{details}.",
     ],
 }
 _SPLIT_OPENERS = [
@@ -319,7 +346,15 @@ _SPLIT_OPENERS = [
     "Please {intent}. {details}",
     "Can you {intent}? {details}",
 ]
-_FOLLOW_UPS = ["Now {text}", "Next, {text}", "One more thing: {text}", "After that, {text}", "Also, {text}"]
+_FOLLOW_UPS = [
+    "Now {text}",
+    "Next, {text}",
+    "One more thing: {text}",
+    "After that, {text}",
+    "Also, {text}",
+    "Another thing: {text}",
+    "Then {text}",
+]
 _DOMAIN_LEADS = {
     "travel": "I'm planning a trip. ",
     "finance": "About my money: ",
@@ -369,6 +404,11 @@ class _Goal:
     intent: str = ""
     values: list[AdvancedParameter] = field(default_factory=list)
     joiner: str = "for"
+    # For each value (by its name): the call parameter that consumes it, and the parameter of this
+    # goal's call it ends up in (itself, or through lookups: a city whose zip code is the destination).
+    used_by: dict[str, tuple[str, str]] = field(default_factory=dict)
+    lands: dict[str, str] = field(default_factory=dict)
+    worded: bool = False  # said by an ``ask`` wording with its values in place
 
 
 @dataclass
@@ -467,6 +507,9 @@ def _goals(
         goal = next((g for g in goals if g.call in reach), None)
         goal = goal or next((g for g in goals if g.call >= consumer), goals[-1])
         goal.values.append(param)
+        key = _argument_key(calls[consumer].arguments, param)
+        goal.used_by[param.name] = (calls[consumer].name, key)
+        goal.lands[param.name] = _landing(flow, feeds, consumer, key, goal.call)
     for goal in goals:
         derived = {
             iv.parameter: _result_noun(calls[iv.source_call])
@@ -474,7 +517,7 @@ def _goals(
             if iv.call_index == goal.call and not iv.from_context and 0 <= iv.source_call < len(calls)
         }
         _say(goal, calls[goal.call].arguments, specs[goal.tool], names, rng, derived)
-        if not goal.values:  # "the ticket" alone; "a ticket for the subject X" is said by its values
+        if not goal.values and not goal.worded:  # "the ticket" alone; "a ticket for X" is said by its values
             goal.intent = _definite(
                 goal.intent, [iv.parameter for iv in flow.intermediate if iv.call_index == goal.call]
             )
@@ -521,6 +564,25 @@ def _consumer(trace: Trace, param: AdvancedParameter) -> int:
     return len(trace.calls) - 1
 
 
+def _argument_key(arguments: dict[str, JsonValue], param: AdvancedParameter) -> str:
+    """The argument of a call that holds an advanced parameter's value (its own name first)."""
+    own = set(words(param.name))
+    keys = sorted(arguments, key=lambda k: not (k == param.name or own & set(words(k))))
+    return next((k for k in keys if _same(param.value, arguments[k])), "")
+
+
+def _landing(flow: _Flow, feeds: dict[int, set[int]], consumer: int, key: str, goal_call: int) -> str:
+    """The parameter of the goal's call a value ends up in: the consuming argument itself, or the
+    argument an output of its lookup chain fills (a city -> its zip code -> ``to_zipcode``)."""
+    if consumer == goal_call:
+        return key
+    reach = _reachable(consumer, feeds)
+    for iv in flow.intermediate:
+        if iv.call_index == goal_call and iv.source_call in reach and not iv.from_context:
+            return _top(iv.parameter)
+    return ""
+
+
 def _same(a: JsonValue, b: JsonValue) -> bool:
     return values_match(a, b) or (a == b and type(a) is type(b))
 
@@ -554,32 +616,112 @@ def _say(
         goal.intent = _intent(spec, names, rng) or _generic_intent(spec, names)
         return
     goal.joiner = phrase.joiner
-    slots = phrase.ask_slots()
     derived = derived or {}
-    if slots:
-        filled: dict[str, AdvancedParameter | str] = {}
-        for slot in slots:
-            value = arguments.get(slot)
-            mine = next((p for p in goal.values if value is not None and _same(p.value, value)), None)
-            if mine is None and derived.get(slot) and derived[slot] not in filled.values():
-                filled[slot] = derived[slot]
-                continue
-            if mine is None or mine in filled.values():
-                break
-            filled[slot] = mine
-        else:
-            text = phrase.ask
-            for slot, param in filled.items():
-                text = text.replace("{" + slot + "}", param if isinstance(param, str) else _bare(param))
-            goal.intent = text
-            said = " ".join(p for p in filled.values() if isinstance(p, str))
-            goal.values = [
-                p
-                for p in goal.values
-                if p not in filled.values() and not (said and isinstance(p.value, str) and p.value in said)
-            ]
-            return
-    goal.intent = phrase.goal_in(rng)
+    best: tuple[int, str, list[AdvancedParameter | str]] | None = None
+    asks = list(phrase.asks)
+    if len(asks) > 1:
+        rng.shuffle(asks)
+    for template in asks:
+        specs = phrase.slots(template)
+        filled = _fill_ask(specs, goal, arguments, derived)
+        if filled is None:
+            continue
+        text = template
+        for slot, param in zip(specs, filled.values(), strict=True):
+            text = text.replace(
+                "{" + slot + "}", param if isinstance(param, str) else _slot_text(goal, param, slot)
+            )
+        used = sum(1 for p in filled.values() if not isinstance(p, str))
+        if best is None or used > best[0]:
+            best = (used, text, list(filled.values()))
+    if best is None:
+        goal.intent = phrase.goal_in(rng)
+        return
+    _, goal.intent, used_values = best
+    goal.worded = True
+    said = " ".join(p for p in used_values if isinstance(p, str))
+    goal.values = [
+        p
+        for p in goal.values
+        if p not in used_values and not (said and isinstance(p.value, str) and p.value in said)
+    ]
+
+
+# Parameters whose value names a thing a lookup finds (a city, a person, a company): such a value may
+# fill an ``ask`` slot of the identifier it is looked up for ("the drive to {to_zipcode}" -> "the drive
+# to Ashford Bay"), where a filter (a priority, a tag) may not.
+_NAMING_PARAMS = frozenset(
+    {
+        "name",
+        "city",
+        "company_name",
+        "gamertag",
+        "holder_name",
+        "email",
+        "zipcode",
+        "symbol",
+        "title",
+        "query",
+    }
+)
+
+
+def _fill_ask(
+    slots: Sequence[str],
+    goal: _Goal,
+    arguments: dict[str, JsonValue],
+    derived: dict[str, str],
+) -> dict[str, AdvancedParameter | str] | None:
+    """The values for an ``ask`` wording's slots: a value stated for this very call, a value that names
+    what a lookup turns into the slot's argument (the city whose zip code fills ``to_zipcode``), or
+    what an earlier result is ("the mean"); None when a slot stays empty."""
+    filled: dict[str, AdvancedParameter | str] = {}
+    for spec in slots:
+        slot, _, how = spec.partition("|")
+        value = arguments.get(slot)
+        taken = list(filled.values())
+        mine = next(
+            (p for p in goal.values if value is not None and _same(p.value, value) and p not in taken), None
+        )
+        if how == "via":  # only a value a lookup turns into the argument ("one of {post_id|via}'s posts")
+            mine = None
+        if mine is None:
+            mine = next(
+                (
+                    p
+                    for p in goal.values
+                    if p not in taken
+                    and goal.lands.get(p.name) == slot
+                    and goal.used_by.get(p.name, ("", ""))[1] in _NAMING_PARAMS
+                    and isinstance(p.value, str)
+                ),
+                None,
+            )
+        if mine is None and derived.get(slot) and derived[slot] not in taken and how != "via":
+            filled[spec] = derived[slot]
+            continue
+        if mine is None:
+            return None
+        filled[spec] = mine
+    return filled
+
+
+# How a value is introduced when it is said as the argument itself rather than by what names it: a zip
+# code is "zip code 51833" where the city it belongs to is just "Ashford Bay".
+_VALUE_NOUNS = {"zipcode": "zip code", "zip": "zip code"}
+
+
+def _slot_text(goal: _Goal, param: AdvancedParameter, spec: str) -> str:
+    """A value in an ``ask`` slot: ``{x|quoted}`` in quotes; an argument that names no thing of its own
+    with its noun ("to zip code 51833"), a value a lookup turns into the argument bare ("to Ashford
+    Bay")."""
+    slot, _, how = spec.partition("|")
+    text = _bare_value(param)
+    if how == "quoted" and not text.startswith(('"', "'")):
+        return f'"{text}"'
+    direct = goal.used_by.get(param.name, (goal.tool, ""))[0] == goal.tool
+    noun = _VALUE_NOUNS.get(words(slot)[-1] if words(slot) else "", "")
+    return f"{noun} {text}" if direct and noun else text
 
 
 def _result_noun(call: ToolCall) -> str:
@@ -861,10 +1003,18 @@ def _clause(goal: _Goal) -> str:
     plain = [p for p in goal.values if not isinstance(p.value, bool)]
     flags = [p for p in goal.values if isinstance(p.value, bool)]
     text = goal.intent
+    text, plain = _say_worded(goal, text, plain)
     for param in list(plain):
         noun = _label(param)
         value = render_value(param.value)
-        placed = re.sub(rf"\b(?:a|an) {re.escape(noun)}\b(?!')", f"the {noun} {value}", text, count=1)
+        placed = re.sub(
+            rf"\b(?:a|an) {re.escape(noun)}\b(?!')", _literal(f"the {noun} {value}"), text, count=1
+        )
+        thing = noun[: -len(" id")] if noun.endswith(" id") else ""
+        if placed == text and thing:  # "hand a ticket to an agent" + TCK5007 -> "hand ticket TCK5007 ..."
+            placed = re.sub(
+                rf"\b(?:a|an|the) {re.escape(thing)}\b(?!')", _literal(f"{thing} {value}"), text, count=1
+            )
         if placed == text and noun in ("name", "user", "person") and isinstance(param.value, str):
             placed = re.sub(r"\bsomeone\b(?!')", value, text, count=1)
         if placed != text:
@@ -877,6 +1027,93 @@ def _clause(goal: _Goal) -> str:
     if flags:
         text += " " + join_words([_phrase(p, 0) for p in flags])
     return text
+
+
+# Who a person's name may stand for in a goal ("show me a colleague's details" -> "show me Sarah
+# Mitchell's details"), and the parameters that hold such names.
+_PERSON_NOUNS = frozenset(
+    {
+        "colleague",
+        "player",
+        "customer",
+        "person",
+        "user",
+        "traveller",
+        "payee",
+        "contact",
+        "friend",
+        "someone",
+    }
+)
+_NAMED_NOUNS = frozenset({"player", "customer", "traveller", "payee"})  # kept before the name
+_PERSON_PARAMS = frozenset({"name", "gamertag", "holder_name", "full_name", "username"})
+_POSTMODIFIERS = ("with ", "named ", "tagged ", "assigned ", "in ", "that ", "whose ", "from ", "marked ")
+
+
+def _say_worded(
+    goal: _Goal, text: str, plain: list[AdvancedParameter]
+) -> tuple[str, list[AdvancedParameter]]:
+    """Values said as a person says them, by the phrase book's ``values`` wordings ("from Ashford Bay
+    to zip code 51833", "for 50 shares of Aerolift Aviation"), and a person's name in place of the
+    goal's "a colleague's" or "someone"; returns the text and the values still unsaid."""
+    rest: list[AdvancedParameter] = []
+    appended: list[tuple[int, str]] = []
+    own = phrase_for(goal.tool)
+    for param in plain:
+        tool, key = goal.used_by.get(param.name, ("", ""))
+        value = render_value(param.value)
+        if key in _PERSON_PARAMS and isinstance(param.value, str):
+            nouns = "|".join(sorted(_PERSON_NOUNS - {"someone"}))
+            placed = re.sub(
+                rf"\b(?:(?:a|an|the) (?:{nouns})|someone)'s\b", _literal(f"{value}'s"), text, count=1
+            )
+            if placed == text:  # "tell me about the player IronTide", "look up Sarah Mitchell"
+                found = re.search(rf"\b(?:a|an) ({nouns})\b(?!')", text)
+                if found is not None:
+                    noun = found.group(1)
+                    said = f"the {noun} {value}" if noun in _NAMED_NOUNS else value
+                    placed = text[: found.start()] + said + text[found.end() :]
+            if placed == text:
+                placed = re.sub(r"\bsomeone\b(?!')", _literal(value), text, count=1)
+            if placed != text:
+                text = placed
+                continue
+        landing = goal.lands.get(param.name, "")
+        wording, rank = "", 99
+        if own is not None and landing and (tool == goal.tool or key in _NAMING_PARAMS):
+            wording, rank = own.value_words(landing), own.value_rank(landing)
+        lookup = phrase_for(tool) if tool and tool != goal.tool else None
+        if not wording and lookup is not None:
+            wording = lookup.value_words(key)
+            if wording.startswith(_POSTMODIFIERS):  # a filter of the lookup: "a ticket tagged mobile"
+                said = wording.replace("{v}", _bare_value(param))
+                placed = re.sub(r"\b((?:a|an) [a-z-]+)\b(?!['-])", r"\1 " + _literal(said), text, count=1)
+                if placed != text:
+                    text = placed
+                    continue
+        if wording:
+            appended.append((rank, wording.replace("{v}", _bare_value(param))))
+        else:
+            rest.append(param)
+    if appended:
+        text += " " + " ".join(w for _, w in sorted(appended, key=lambda a: a[0]))
+    return text, rest
+
+
+def _literal(text: str) -> str:
+    """A text as a replacement of ``re.sub``, taken literally (a backslash in a value is no escape)."""
+    return text.replace("\\", r"\\")
+
+
+def _bare_value(param: AdvancedParameter) -> str:
+    """A value as a wording's ``{v}`` takes it: lists joined with "and", a text of several words quoted,
+    a number with the unit its name gives ("5 days")."""
+    if isinstance(param.value, list) and all(isinstance(v, str | int | float) for v in param.value):
+        return join_words([render_value(v) for v in param.value])
+    value = render_value(param.value)
+    if isinstance(param.value, str) and len(value.split()) > 3 and not value.startswith(('"', "'")):
+        return f'"{value}"'
+    return _bare(param)
 
 
 def _compose(parts: _Parts, history_len: int, rng: random.Random) -> str:
@@ -909,7 +1146,8 @@ def _compose(parts: _Parts, history_len: int, rng: random.Random) -> str:
     if history_len:
         text = rng.choice(_FOLLOW_UPS).format(text=lower_first(text))
     elif parts.domain in _DOMAIN_LEADS and rng.random() < 0.5:
-        text = _DOMAIN_LEADS[parts.domain] + text
+        lead = _DOMAIN_LEADS[parts.domain]
+        text = lead + (lower_first(text) if lead.endswith(": ") else text)  # no capital after a colon
     if parts.accounts:
         credentials = []
         for n, (user, secret) in enumerate(parts.accounts):
@@ -920,6 +1158,9 @@ def _compose(parts: _Parts, history_len: int, rng: random.Random) -> str:
             values["user"] = render_value(user.value)
             own = _NAMED_CREDENTIALS if not set(words(user.name)) & USER_WORDS else _CREDENTIALS
             template = rng.choice(own) if n == 0 else _MORE_CREDENTIALS
+            kind = _label(user)
+            if kind != "username":  # "My user id is USR105", "My email is ...", never "My username is USR105"
+                template = template.replace("My username is", f"My {kind} is")
             credentials.append(template.format(**values))
         login = " ".join(credentials)
         text = f"{text} {login}" if rng.random() < 0.6 else f"{login} {text}"

@@ -21,6 +21,7 @@ from hardgen.agents.offline.text import (
     action_of,
     agree,
     content_words,
+    count_noun,
     field_noun,
     first_sentence,
     is_login_tool,
@@ -31,10 +32,13 @@ from hardgen.agents.offline.text import (
     lower_first,
     noun_singular,
     past_tense,
+    readable_number,
+    readable_time,
     schema_types,
     unit_of,
     upper_first,
     verb_phrase,
+    with_article,
     with_unit,
     words,
 )
@@ -83,6 +87,10 @@ def summarize(steps: Sequence[Sequence[Observation]], rng: random.Random, query:
     return text, cot
 
 
+# Fields whose values are options written as identifiers ("in_progress", "front_right").
+_ENUM_FIELDS = frozenset(
+    {"status", "tire", "mode", "type", "category", "priority", "reason", "door", "side", "tier", "plan"}
+)
 _PREPOSITIONS = frozenset({"to", "from", "into", "onto", "for", "on", "in", "at", "with"})
 
 
@@ -131,7 +139,10 @@ def _report(obs: Observation, query: str = "", rng: random.Random | None = None)
 
 # ------------------------------------------------------------------------------- told by the book
 
-_SLOT = re.compile(r"\{([A-Za-z0-9_.]+)(?:\|([a-z]+))?\}")
+_SLOT = re.compile(r"\{([A-Za-z0-9_.]+)(?:\|([^{}]+))?\}")
+# Filters that only say whether a wording fits the result ({breached|yes}: "it was missed"); they
+# render nothing themselves.
+_CONDITIONS = frozenset({"none", "yes", "no"})
 
 
 def _told(obs: Observation, rng: random.Random | None = None) -> str:
@@ -153,14 +164,29 @@ def _fill_tell(template: str, output: dict[str, JsonValue]) -> str:
     """A ``tell`` wording with its slots filled from ``output``; "" when a slot has no value to show."""
     values: list[str] = []
 
+    fits = True
+
     def fill(match: re.Match[str]) -> str:
+        nonlocal fits
         value = _field(output, match.group(1))
-        text = _render_slot(value, match.group(1), match.group(2) or "")
+        how = match.group(2) or ""
+        if how in _CONDITIONS:
+            fits = fits and _holds(value, how)
+            return ""
+        text = _render_slot(value, match.group(1), how)
         values.append(text)
         return text
 
     text = _SLOT.sub(fill, template)
-    return "" if any(not v.strip() for v in values) else text
+    return "" if not fits or any(not v.strip() for v in values) else text
+
+
+def _holds(value: JsonValue, how: str) -> bool:
+    """Whether a result fits a wording's condition: ``none`` an empty list (or no value), ``yes`` a
+    true flag, ``no`` a false one."""
+    if how == "none":
+        return value is None or value == [] or value == 0
+    return isinstance(value, bool) and value is (how == "yes")
 
 
 def _field(output: JsonValue, path: str) -> JsonValue:
@@ -178,27 +204,77 @@ def _render_slot(value: JsonValue, path: str, how: str) -> str:
         return ""
     if how == "count":
         return str(len(value)) if isinstance(value, list) else ""
+    if how.startswith("n:"):  # {unread_messages|n:unread message} -> "1 unread message"
+        count = len(value) if isinstance(value, list) else value
+        return count_noun(count, how[2:]) if isinstance(count, int) and not isinstance(count, bool) else ""
     if isinstance(value, list):
         if how == "names":  # an empty list reads badly in a wording made for names ("followed by none")
             return _listing(value) if value else ""
+        if how.startswith("each:"):  # {tickets|each:ticket_id:subject} -> "TCK5003 (Bulk export ...)"
+            return _listing([_each(v, how.split(":")[1:]) for v in value]) if value else ""
         if how == "leader":
             return _item_text(value[0]) if value else ""
         if how == "dates":
             days = [str(v.get("date")) for v in value if isinstance(v, dict) and v.get("date")]
-            return f"{days[0]} to {days[-1]}" if len(days) > 1 else (days[0] if days else "")
+            return _date_range(days[0], days[-1]) if days else ""
         if how == "slots":
             spans = [
-                f"{v.get('start')}-{v.get('end')}" for v in value if isinstance(v, dict) and v.get("start")
+                _span(str(v.get("start")), str(v.get("end")))
+                for v in value
+                if isinstance(v, dict) and v.get("start")
             ]
-            return "from " + join_words(spans) if spans else "at no time"
+            return join_words(spans) if spans else ""
         return _listing(value)
     if isinstance(value, dict):
         return ""
-    if how == "duration" and isinstance(value, int | float) and not isinstance(value, bool):
+    number = isinstance(value, int | float) and not isinstance(value, bool)
+    if how == "duration" and number:
         return _duration(float(value))
+    if how == "left" and number:  # hours_remaining: "2.25 hours left", "11 hours overdue"
+        hours = _text(abs(value))  # type: ignore[arg-type]
+        unit = "hour" if abs(value) == 1 else "hours"  # type: ignore[arg-type]
+        return f"{hours} {unit} {'left' if value >= 0 else 'overdue'}"  # type: ignore[operator]
     if how == "words" and isinstance(value, str):
         return value.replace("_", " ")
+    if how == "a" and isinstance(value, str):
+        return with_article(value)
     return _text(value)
+
+
+def _each(item: JsonValue, fields: list[str]) -> JsonValue:
+    """An item of a list told by the fields a wording names: the first, then the others in brackets."""
+    if not isinstance(item, dict) or not fields:
+        return item
+    shown = [_quoted(item.get(f)) for f in fields if item.get(f) not in (None, "")]
+    if not shown:
+        return _item_text(item)
+    return shown[0] + (f" ({', '.join(shown[1:])})" if len(shown) > 1 else "")
+
+
+def _quoted(value: JsonValue) -> str:
+    text = _text(value)
+    return f'"{text}"' if isinstance(value, str) and len(text.split()) > 3 else text
+
+
+def _date_range(first: str, last: str) -> str:
+    """ "2026-02-23" to "2026-02-27" -> "23 to 27 February 2026"; other spans with both dates in full."""
+    a, b = readable_time(first), readable_time(last)
+    if a == b:
+        return a
+    head, _, rest = a.partition(" ")
+    if rest and rest == b.partition(" ")[2]:
+        return f"{head} to {b}"
+    return f"{a} to {b}"
+
+
+def _span(start: str, end: str) -> str:
+    """A free slot as a person says it: "00:00 to 01:00" on the same day, else both times in full."""
+    a, b = start.partition("T"), end.partition("T")
+    if a[1] and b[1] and a[0] == b[0]:
+        return f"{a[2]} to {b[2]}"
+    if a[1] and b[1]:
+        return f"{a[2]} to midnight" if b[2] == "00:00" else f"{readable_time(start)} to {readable_time(end)}"
+    return f"{start} to {end}"
 
 
 def _duration(minutes: float) -> str:
@@ -267,6 +343,8 @@ def _clause(name: str, key: str, value: JsonValue) -> str:
     """ "the distance is 1,276.9 km", "there are no unread messages", "303.43 was charged"."""
     unit = unit_of(key)
     text = with_unit(_text(value), unit) if unit and isinstance(value, int | float) else _text(value)
+    if isinstance(value, str) and words(key)[-1:] and words(key)[-1] in _ENUM_FIELDS:
+        text = text.replace("_", " ")  # "the status is in progress", not "in_progress"
     head = name.rsplit(" ", 1)[-1]
     if (
         " " not in name
@@ -325,7 +403,9 @@ def _text(value: JsonValue) -> str:
     if isinstance(value, bool):
         return "yes" if value else "no"
     if isinstance(value, float):
-        return f"{value:,.10f}".rstrip("0").rstrip(".") if abs(value) < 1e12 else str(value)
+        return readable_number(value)
+    if isinstance(value, str):
+        return readable_time(value)
     return "none" if value is None else str(value)
 
 
@@ -413,6 +493,7 @@ def _candidates(query: str) -> list[tuple[str, set[str], bool]]:
     for match in _VALUE.finditer(query):
         text = next(g for g in match.groups() if g).rstrip(".")
         if match.group(_NAME_GROUP) is not None:
+            text = re.sub(r"'s$", "", text)  # "Rivermist's zip code": the name is Rivermist
             before = query[: match.start()].rstrip()
             if not before or before.endswith((".", "?", "!", ":")):
                 _, _, text = text.partition(" ")  # a capital that only starts a sentence is no name

@@ -7,6 +7,7 @@ labels a user would write, and render JSON values into text.
 
 from __future__ import annotations
 
+import calendar
 import json
 import re
 from collections.abc import Iterable, Iterator
@@ -217,6 +218,44 @@ def agree(text: str) -> str:
         return "1 " + (noun_singular(word) if is_plural(word) else word)
 
     return _ONE.sub(one, _ARTICLE.sub(article, text))
+
+
+def with_article(phrase: str) -> str:
+    """A noun phrase with its indefinite article, by inflect: "Marketing Director" -> "a Marketing
+    Director", "HR Partner" -> "an HR Partner"."""
+    return _INFLECT.a(phrase) if phrase else phrase
+
+
+def count_noun(count: int, noun: str) -> str:
+    """A number with its noun in the right number, by inflect: (1, "unread message") -> "1 unread
+    message", (2, "unread message") -> "2 unread messages", (0, ...) -> "no unread messages"."""
+    head, _, last = noun.rpartition(" ")
+    plural = _INFLECT.plural_noun(last, count) if count != 1 else last
+    said = f"{head} {plural}" if head else plural
+    return f"{'no' if count == 0 else count} {said}"
+
+
+_ISO = re.compile(r"^(\d{4})-(\d{2})-(\d{2})(?:[T ](\d{2}):(\d{2})(?::(\d{2}))?)?$")
+
+
+def readable_time(text: str) -> str:
+    """An ISO date or timestamp as a person writes it: "2026-02-12T08:30:00" -> "12 February 2026 at
+    08:30", "2026-02-25" -> "25 February 2026"; any other text unchanged."""
+    match = _ISO.match(text)
+    if match is None or not 1 <= int(match.group(2)) <= 12:
+        return text
+    year, month, day, hour, minute = match.group(1, 2, 3, 4, 5)
+    date = f"{int(day)} {calendar.month_name[int(month)]} {year}"
+    return f"{date} at {hour}:{minute}" if hour is not None else date
+
+
+def readable_number(value: float) -> str:
+    """A number as a person writes it: very large or very small ones in powers of ten ("1.0712 × 10^46"),
+    the rest with thousands separators and no trailing zeros ("1,276.9")."""
+    if value != 0 and not 1e-4 <= abs(value) < 1e12:
+        mantissa, exponent = f"{value:.4e}".split("e")
+        return f"{mantissa.rstrip('0').rstrip('.')} × 10^{int(exponent)}"
+    return f"{value:,.10f}".rstrip("0").rstrip(".")
 
 
 def label(name: str) -> str:
