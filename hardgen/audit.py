@@ -43,10 +43,12 @@ every count comes with examples so that a reader can judge the verdicts.
 
 from __future__ import annotations
 
+import calendar
 import re
 from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from functools import cache
 from pathlib import Path
 
@@ -643,7 +645,37 @@ def _stated(text: str, value: JsonValue) -> bool:
         # "EUR" is stated by "euros", "Headphone" by "Headphones": a word that begins with the value
         if len(value) >= 3 and value[-1].isalpha():
             return _word_start_in(text.casefold(), value.casefold())
+        return _date_stated(text, value)
+    if isinstance(value, int | float) and not isinstance(value, bool) and value:
+        # 1.071247e46 is stated by "1.0712 × 10^46" (how a person writes a number that size)
+        for mantissa, exponent in _POWER_OF_TEN.findall(text):
+            said = float(mantissa) * 10 ** int(exponent)
+            if abs(said - value) <= 1e-3 * abs(value):
+                return True
     return False
+
+
+_POWER_OF_TEN = re.compile(r"(-?\d+(?:\.\d+)?)\s*(?:×|x|\*)\s*10\^\s*(-?\d+)")
+
+
+def _date_stated(text: str, value: str) -> bool:
+    """An ISO date or timestamp said as a person says it: "2026-03-30T06:00" by "30 March 2026 at 06:00"
+    or "March 30, 2026, 06:00" (the day, the month's name and the year, and the time if it has one)."""
+    if not re.fullmatch(r"\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2})?)?", value):
+        return False
+    try:
+        when = datetime.fromisoformat(value)
+    except ValueError:
+        return False
+    month = calendar.month_name[when.month]
+    dates = (f"{when.day} {month} {when.year}", f"{month} {when.day}, {when.year}")
+    if not any(d.casefold() in text.casefold() for d in dates):
+        return False
+    return (
+        len(value) == 10
+        or f"{when.hour:02d}:{when.minute:02d}" in text
+        or f"{when.hour}:{when.minute:02d}" in text
+    )
 
 
 def _word_start_in(folded: str, needle: str) -> bool:

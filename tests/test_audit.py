@@ -671,3 +671,29 @@ def test_report_page_shows_the_audit_table(tmp_path: Path) -> None:
         assert row is not None, check.name
         cells = re.findall(r"<td>(.*?)</td>", row.group(1))
         assert cells[1:3] == [str(check.count), f"{check.total} {check.unit}"], check.name
+
+
+def test_a_summary_that_tells_a_timestamp_in_words_answers() -> None:
+    steps: list[list[Call]] = [
+        [
+            (
+                "convert_timezone",
+                {"time": "2026-03-30T05:00", "from_timezone": "Europe/London", "timezone": "Europe/Berlin"},
+                {"converted_time": "2026-03-30T06:00", "timezone": "Europe/Berlin"},
+                False,
+            )
+        ],
+    ]
+    query = "What is 05:00 London time on 30 March 2026 in Berlin?"
+    told = turn(0, query, steps, summary="That is 30 March 2026 at 06:00 in Europe/Berlin.")
+    wrong_hour = turn(0, query, steps, summary="That is 30 March 2026 at 07:00 in Europe/Berlin.")
+    assert count(audit(trajectory(told)), "unanswered_summaries") == 0
+    assert count(audit(trajectory(wrong_hour)), "unanswered_summaries") == 1
+
+
+def test_a_summary_that_tells_a_power_of_ten_answers() -> None:
+    steps: list[list[Call]] = [[("math_factorial", {"n": 40}, {"result": 8.159152832478977e47}, False)]]
+    told = turn(0, "Work out 40 factorial.", steps, summary="40 factorial is 8.1592 × 10^47.")
+    off = turn(0, "Work out 40 factorial.", steps, summary="40 factorial is 9.1592 × 10^47.")
+    assert count(audit(trajectory(told)), "unanswered_summaries") == 0
+    assert count(audit(trajectory(off)), "unanswered_summaries") == 1
