@@ -387,3 +387,13 @@ def test_positional_arguments_are_read_by_the_given_signature_order() -> None:
             parse_calls(block, positional=order)
     with pytest.raises(CallSyntaxError, match="by keyword"):
         parse_calls("[sort('report.pdf')]")  # without an order, still refused
+
+
+def test_a_number_too_large_for_a_float_is_an_error() -> None:
+    # JSON has no limit on exponents: 1e999 reads as inf, which no tool can take and no export can write.
+    for text in (
+        '<tool_call>[{"name": "f", "arguments": {"a": 1e999}}]</tool_call>',
+        '<tool_call>[{"name": "f", "arguments": "{\\"a\\": [1, -1e999]}"}]</tool_call>',
+    ):
+        result = parse_response(text)
+        assert result.calls == [] and result.error is not None and "finite" in result.error
