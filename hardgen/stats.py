@@ -284,7 +284,7 @@ def summary_rows(stats: dict[str, JsonValue]) -> Iterable[tuple[str, str]]:
     yield "3+ calls", _percent(stats["share_3plus_calls"])
     yield "multi-turn", _percent(stats["multi_turn_share"])
     yield "parallel steps", _percent(stats["parallel_step_share"])
-    yield "implicit bridging (turns)", _percent(stats["implicit_bridging_rate"])
+    yield "implicit bridging within a turn", _percent(stats["implicit_bridging_rate"])
     cak = stats["correct_at_k"]
     assert isinstance(cak, dict)
     yield "correct at k", ", ".join(f"k={k}: {_percent(v)}" for k, v in cak.items()) or "-"
