@@ -152,3 +152,13 @@ def test_the_reasoning_says_where_a_missing_value_comes_from_in_plain_words() ->
     cot = reason_step(inp, ReasonerOptions(error_rate=0.0), random.Random(0)).cot
     assert "cannot use the user's values directly" not in cot, cot
     assert "`nav_find_zipcode` can tell me" in cot, cot
+
+
+def test_a_listing_names_items_by_their_text_whatever_the_key_order() -> None:
+    # The stand-in reads tool outputs back with sorted keys: a route is still told by its airport,
+    # never by its distance ("You can fly direct to 1760 and 2071").
+    from hardgen.agents.offline.target import _render_slot
+
+    routes = [{"distance_km": 1760, "to_airport": "ASB"}, {"distance_km": 2071, "to_airport": "EMS"}]
+    said = _render_slot(routes, "routes", "names")
+    assert "ASB" in said and "EMS" in said and "1760" not in said

@@ -395,8 +395,14 @@ def _item_text(item: JsonValue) -> str:
     ]
     if not scalars:
         return "an entry"
-    ranked = sorted(scalars, key=lambda kv: next((i for i, n in enumerate(_NAMING) if n in kv[0]), 99))
+    # A naming field first; among fields that name nothing, text before numbers (a route's "to_airport",
+    # not its "distance_km", whichever order the keys come in).
+    ranked = sorted(scalars, key=lambda kv: (_naming_rank(kv[0]), not isinstance(kv[1], str)))
     return _text(ranked[0][1])
+
+
+def _naming_rank(key: str) -> int:
+    return next((i for i, n in enumerate(_NAMING) if n in key), len(_NAMING))
 
 
 def _text(value: JsonValue) -> str:
