@@ -27,7 +27,6 @@ from hardgen.agents.base import (
     ToolMakerInput,
     VerifierInput,
 )
-from hardgen.audit import foreign_logins
 from hardgen.checker import check_calls
 from hardgen.dataflow import bridges
 from hardgen.decontam import query_problems_for
@@ -387,8 +386,6 @@ async def query_generator(state: GenerateState, runtime: Runtime[Deps]) -> Updat
     elif setup is not None and setup.kind == "missing_func":
         setup = setup.model_copy(update={"followup": ADDED_TOOLS_MESSAGE})
 
-    earlier_said = [x for t in state.turns for x in (t.query.text, t.followup) if x]
-
     def problems(q: HardQuery) -> list[str]:
         if setup is None or withheld is None:
             whole = q
@@ -396,15 +393,8 @@ async def query_generator(state: GenerateState, runtime: Runtime[Deps]) -> Updat
         else:  # the request and the follow-up state every input; the request alone leaves one out
             whole = combined_query(q, setup.followup)
             extra = withheld_problems(q.text, withheld.value)
-        said = "\n".join([*earlier_said, whole.text])
-        foreign = [
-            f"the request logs in as {iv.value!r} from {iv.source_tool or 'an earlier turn'} without "
-            "saying that the user is that person"
-            for iv in foreign_logins(said, trace, context)
-        ]
         return (
             query_problems(whole, trace, names, context=context)
-            + foreign
             + extra
             + query_problems_for(deps.settings, q.text)  # BFCL decontamination (hardgen.decontam)
         )

@@ -821,28 +821,19 @@ def borrowed_values(
     a state-changing call). A log-in must be as the user (who states who they are); an amount the user
     never gave ("withdraw cash" paid out the whole balance) is ill-posed unless they ask for all of it."""
     said = view.user_text()
-    credentials = [
-        f"{iv.tool}.{iv.parameter} = {iv.value!r} from {iv.source_tool or 'an earlier turn'}"
-        for iv in foreign_logins(said, view.trace, context)
-    ]
+    credentials = []
+    for iv in intermediate_values(view.trace, context=context):
+        if text_contains(said, iv.value) or _verb_and_object(iv.tool)[0] not in _SESSION_VERBS:
+            continue
+        if not _identity_of_user(said, iv, view.trace, context):
+            credentials.append(
+                f"{iv.tool}.{iv.parameter} = {iv.value!r} from {iv.source_tool or 'an earlier turn'}"
+            )
     amounts = [
         f"{iv.tool}.{iv.parameter} = {iv.value!r} from {iv.source_tool or 'an earlier turn'}"
         for iv in unasked_amounts(view.trace, context, said=said, query=view.query, specs=specs)
     ]
     return credentials, amounts
-
-
-def foreign_logins(said: str, trace: Trace, context: Sequence[Trace] = ()) -> list[IntermediateValue]:
-    """Log-ins (and other session calls) whose identity comes from an output, where what the user has
-    said (``said``: this turn's request and the earlier ones) never presents that person as the user.
-    The query guard refuses such a request; the audit counts the ones kept."""
-    return [
-        iv
-        for iv in intermediate_values(trace, context=context)
-        if not text_contains(said, iv.value)
-        and _verb_and_object(iv.tool)[0] in _SESSION_VERBS
-        and not _identity_of_user(said, iv, trace, context)
-    ]
 
 
 def unasked_amounts(

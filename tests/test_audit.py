@@ -16,7 +16,7 @@ import pytest
 import yaml
 from pydantic import JsonValue
 
-from hardgen.audit import Audit, audit_run, audit_trajectories, foreign_logins, summary_problems, undoes
+from hardgen.audit import Audit, audit_run, audit_trajectories, summary_problems, undoes
 from hardgen.report import write_report
 from hardgen.schema import (
     AdvancedTool,
@@ -697,19 +697,3 @@ def test_a_summary_that_tells_a_power_of_ten_answers() -> None:
     off = turn(0, "Work out 40 factorial.", steps, summary="40 factorial is 9.1592 × 10^47.")
     assert count(audit(trajectory(told)), "unanswered_summaries") == 0
     assert count(audit(trajectory(off)), "unanswered_summaries") == 1
-
-
-def test_the_query_guard_refuses_a_log_in_as_the_person_the_request_acts_on() -> None:
-    """Seen on the LLM path (the stand-in's Query Generator): the trace logs in as the contact it then
-    adds, and the request calls the contact "Daniel Weber" and the user "USR110". The query guard asks
-    foreign_logins, so the request is generated again or the item discarded, never kept."""
-    steps: list[list[Call]] = [
-        [("lookup_user_id", {"name": "Daniel Weber"}, {"user_id": "USR106", "name": "Daniel Weber"}, False)],
-        [("messaging_login", {"user_id": "USR106", "password": "kestrel9"}, {"name": "Daniel Weber"}, True)],
-        [("add_messaging_contact", {"user_id": "USR110"}, {"added": True}, True)],
-    ]
-    trace = turn(0, "", steps).trace
-    wrong = "I need you to add Daniel Weber to my contacts. Use my account USR110 (password kestrel9)."
-    right = "I'm Daniel Weber, password kestrel9. Please add USR110 to my contacts."
-    assert [iv.value for iv in foreign_logins(wrong, trace)] == ["USR106"]
-    assert foreign_logins(right, trace) == []
