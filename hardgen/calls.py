@@ -458,19 +458,11 @@ def _tool_call(name: str, arguments: Mapping[str, object]) -> ToolCall:
         call = ToolCall.model_validate({"name": name, "arguments": dict(arguments)})
     except ValidationError:
         raise CallSyntaxError(f"{name}: the arguments are not JSON values") from None
-    if not _finite(call.arguments):  # JSON's 1e999 reads as inf, which no tool and no export can take
-        raise CallSyntaxError(f"{name}: numbers must be finite")
+    try:  # JSON's 1e999 reads as inf, which no tool and no export can take
+        json.dumps(call.arguments, allow_nan=False)
+    except ValueError:
+        raise CallSyntaxError(f"{name}: numbers must be finite") from None
     return call
-
-
-def _finite(value: object) -> bool:
-    if isinstance(value, float):
-        return math.isfinite(value)
-    if isinstance(value, dict):
-        return all(_finite(v) for v in value.values())
-    if isinstance(value, list):
-        return all(_finite(v) for v in value)
-    return True
 
 
 # ------------------------------------------------------------------------------------- rendering

@@ -8,8 +8,6 @@ from __future__ import annotations
 
 import json
 import re
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -31,6 +29,7 @@ from hardgen.schema import (
     Trajectory,
     Turn,
 )
+from tests.cli import hardgen_cli
 from tests.fixtures_trajectories import write_run
 
 # A call, its output, and whether it changed the state.
@@ -617,11 +616,11 @@ def test_cli_audit_json_on_a_real_offline_run(tmp_path: Path) -> None:
     cfg = tmp_path / "cfg.yaml"
     cfg.write_text(yaml.safe_dump(config))
     run_dir = tmp_path / "run"
-    ran = _hardgen("run", str(cfg), "--run-dir", str(run_dir), "-q")
+    ran = hardgen_cli("run", str(cfg), "--run-dir", str(run_dir), "-q")
     assert ran.returncode == 0, ran.stderr
     assert "audit: implicit bridging" in ran.stdout  # the run's closing headline
 
-    done = _hardgen("audit", str(run_dir), "--json")
+    done = hardgen_cli("audit", str(run_dir), "--json")
     assert done.returncode == 0, done.stderr
     data = json.loads(done.stdout)
     checks = data["checks"]
@@ -645,20 +644,14 @@ def test_cli_audit_json_on_a_real_offline_run(tmp_path: Path) -> None:
     assert checks["ghost_reasoning"]["count"] == 0
     assert checks["field_dump_summaries"]["count"] == 0
 
-    table = _hardgen("audit", str(run_dir))
+    table = hardgen_cli("audit", str(run_dir))
     assert table.returncode == 0 and "implicit bridging" in table.stdout
 
 
 def test_cli_audit_of_a_folder_that_is_no_run(tmp_path: Path) -> None:
-    done = _hardgen("audit", str(tmp_path))
+    done = hardgen_cli("audit", str(tmp_path))
     assert done.returncode == 2
     assert "not a run directory" in done.stderr and "Traceback" not in done.stderr
-
-
-def _hardgen(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "hardgen.cli", *args], capture_output=True, text=True, timeout=300, check=False
-    )
 
 
 def test_report_page_shows_the_audit_table(tmp_path: Path) -> None:

@@ -15,22 +15,13 @@ import pytest
 import yaml
 
 from hardgen.store import ResultStore
+from tests.cli import hardgen_cli
 
 CONFIG = {
     "run": {"seed": 3, "trajectories": 60, "concurrency": 8},
     "environment": {"suites": ["travel", "banking", "messaging", "vehicle"], "suites_per_item": 2},
     "sampling": {"calls_per_trace": {"min": 2, "max": 4}},
 }
-
-
-def hardgen(*args: str, timeout: float = 240) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "hardgen.cli", *args],
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        check=False,
-    )
 
 
 def write_config(path: Path, data: dict) -> Path:
@@ -49,7 +40,7 @@ def dataset(run_dir: Path) -> tuple[str, int, set[int]]:
 def test_sigkill_at_random_moments_then_resume_gives_the_same_dataset(tmp_path: Path) -> None:
     cfg = write_config(tmp_path / "cfg.yaml", CONFIG)
     started = time.monotonic()
-    ref = hardgen("run", str(cfg), "--run-dir", str(tmp_path / "ref"), "-q")
+    ref = hardgen_cli("run", str(cfg), "--run-dir", str(tmp_path / "ref"), "-q")
     assert ref.returncode == 0, ref.stderr
     # Kills land at moments spread over an uninterrupted run's span on this machine at its present
     # load, so that a busy machine (slow start-up) does not make every kill land before the start.
@@ -73,7 +64,7 @@ def test_sigkill_at_random_moments_then_resume_gives_the_same_dataset(tmp_path: 
             kills += 1
         del attempt
     assert kills >= 2, "the run should have been killed mid-way at least twice"
-    final = hardgen("resume", str(run_dir), "-q")
+    final = hardgen_cli("resume", str(run_dir), "-q")
     assert final.returncode == 0, final.stderr
     got_hash, got_n, items = dataset(run_dir)
     assert items == set(range(60))
@@ -84,9 +75,9 @@ def test_status_reports_progress_and_funnel(tmp_path: Path) -> None:
     cfg = write_config(
         tmp_path / "cfg.yaml", {**CONFIG, "run": {"seed": 1, "trajectories": 8, "concurrency": 4}}
     )
-    done = hardgen("run", str(cfg), "--run-dir", str(tmp_path / "r"), "-q")
+    done = hardgen_cli("run", str(cfg), "--run-dir", str(tmp_path / "r"), "-q")
     assert done.returncode == 0, done.stderr
-    status = hardgen("status", str(tmp_path / "r"), "--json")
+    status = hardgen_cli("status", str(tmp_path / "r"), "--json")
     assert status.returncode == 0, status.stderr
     data = json.loads(status.stdout)
     assert data["done"] == 8 and data["kept"] + data["discarded"] == 8 and data["in_flight"] == 0
@@ -106,7 +97,7 @@ def test_status_reports_progress_and_funnel(tmp_path: Path) -> None:
 def test_bad_config_is_one_clear_error(tmp_path: Path, config_text: str, message: str) -> None:
     cfg = tmp_path / "bad.yaml"
     cfg.write_text(config_text)
-    result = hardgen("run", str(cfg), "--run-dir", str(tmp_path / "r"), "-q", timeout=60)
+    result = hardgen_cli("run", str(cfg), "--run-dir", str(tmp_path / "r"), "-q", timeout=60)
     assert result.returncode == 2
     assert message in result.stderr
     assert "Traceback" not in result.stderr
@@ -114,10 +105,10 @@ def test_bad_config_is_one_clear_error(tmp_path: Path, config_text: str, message
 
 def test_init_writes_a_config_that_runs(tmp_path: Path) -> None:
     cfg = tmp_path / "starter.yaml"
-    assert hardgen("init", str(cfg)).returncode == 0
+    assert hardgen_cli("init", str(cfg)).returncode == 0
     data = yaml.safe_load(cfg.read_text())
     data["run"]["trajectories"] = 3
     write_config(cfg, data)
-    result = hardgen("run", str(cfg), "--run-dir", str(tmp_path / "r"), "-q")
+    result = hardgen_cli("run", str(cfg), "--run-dir", str(tmp_path / "r"), "-q")
     assert result.returncode == 0, result.stderr
     assert "kept" in result.stdout

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -16,23 +14,13 @@ from hardgen.config import ConfigError, load_settings
 from hardgen.live import LiveFigures, role_prices
 from hardgen.schema import TokenUsage
 from hardgen.store import ResultStore
+from tests.cli import hardgen_cli
 
 CONFIG = {
     "run": {"seed": 4, "trajectories": 6, "concurrency": 4},
     "environment": {"suites": ["travel", "banking", "messaging"], "suites_per_item": 2},
     "self_eval": {"enabled": False},
 }
-
-
-def hardgen(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "hardgen.cli", *args],
-        capture_output=True,
-        text=True,
-        timeout=240,
-        check=False,
-        cwd=cwd,
-    )
 
 
 @pytest.fixture
@@ -43,14 +31,14 @@ def config(tmp_path: Path) -> Path:
 
 
 def test_version_prints_the_package_version() -> None:
-    done = hardgen("--version")
+    done = hardgen_cli("--version")
     assert done.returncode == 0
     assert done.stdout.strip() == f"hardgen {__version__}"
 
 
 def test_set_overrides_the_file_and_is_recorded_in_the_run(config: Path, tmp_path: Path) -> None:
     run_dir = tmp_path / "run"
-    done = hardgen(
+    done = hardgen_cli(
         "run", str(config), "--run-dir", str(run_dir), "-q",
         "--set", "run.trajectories=3", "--set", "environment.suites=[travel, banking]",
     )  # fmt: skip
@@ -61,7 +49,7 @@ def test_set_overrides_the_file_and_is_recorded_in_the_run(config: Path, tmp_pat
     with ResultStore(run_dir / "results.sqlite") as store:
         assert store.count() == 3
         assert all(set(t.suites) <= {"travel", "banking"} for t in store.trajectories(None))
-    status = hardgen("status", str(run_dir), "--json")
+    status = hardgen_cli("status", str(run_dir), "--json")
     live = json.loads(status.stdout)["live"]
     assert live["phase"] == "phases II-III" and live["done"] == live["total"] == 3
     assert live["items_per_s"] > 0 and live["requests_per_s"] > 0
@@ -70,7 +58,7 @@ def test_set_overrides_the_file_and_is_recorded_in_the_run(config: Path, tmp_pat
     assert live["deferred"] == 0 and live["retrying"] == 0
 
     # resume reads the recorded settings back: nothing left to do
-    again = hardgen("resume", str(run_dir), "-q")
+    again = hardgen_cli("resume", str(run_dir), "-q")
     assert again.returncode == 0 and "(0 new this time)" in again.stdout
 
 
@@ -87,7 +75,7 @@ def test_set_overrides_the_file_and_is_recorded_in_the_run(config: Path, tmp_pat
 def test_invalid_set_is_one_message_and_exit_2(
     config: Path, tmp_path: Path, override: str, names: str
 ) -> None:
-    done = hardgen("run", str(config), "--run-dir", str(tmp_path / "never"), "--set", override)
+    done = hardgen_cli("run", str(config), "--run-dir", str(tmp_path / "never"), "--set", override)
     assert done.returncode == 2
     assert "Traceback" not in done.stderr
     assert done.stderr.startswith("error:") and done.stderr.count("error:") == 1
@@ -106,7 +94,7 @@ def test_set_is_applied_before_validation_like_the_file(config: Path) -> None:
 def test_preview_shows_the_runs_first_items_and_writes_nothing(config: Path, tmp_path: Path) -> None:
     work = tmp_path / "work"
     work.mkdir()
-    done = hardgen("preview", str(config), "-n", "2", "-q", cwd=work)
+    done = hardgen_cli("preview", str(config), "-n", "2", "-q", cwd=work)
     assert done.returncode == 0, done.stderr
     out = done.stdout
     assert "=== item 0 " in out and "=== item 1 " in out and "=== item 2 " not in out
@@ -117,7 +105,7 @@ def test_preview_shows_the_runs_first_items_and_writes_nothing(config: Path, tmp
 
     # The preview's items are the run's: same queries for items 0 and 1.
     run_dir = tmp_path / "run"
-    assert hardgen("run", str(config), "--run-dir", str(run_dir), "-q").returncode == 0
+    assert hardgen_cli("run", str(config), "--run-dir", str(run_dir), "-q").returncode == 0
     with ResultStore(run_dir / "results.sqlite") as store:
         for t in store.trajectories(None):
             if t.item < 2 and t.turns:

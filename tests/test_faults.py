@@ -32,6 +32,7 @@ from hardgen.faults import RunDirBusy, RunStopped, StorageError, run_dir_lock, s
 from hardgen.runner import Runner, RunSummary
 from hardgen.serve import BackgroundServer, StandInOptions
 from hardgen.store import ResultStore
+from tests.cli import hardgen_cli
 from tests.llm_state import clean_llm_state, close_llm_connections  # noqa: F401  (autouse fixtures)
 
 SMALL = {
@@ -203,24 +204,12 @@ def test_a_refused_key_stops_the_run_at_once(tmp_path: Path) -> None:
     assert fates == {}  # nothing was discarded for it
 
 
-def cli(
-    *args: str, timeout: float = 120, env: dict[str, str] | None = None
-) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "hardgen.cli", *args],
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        check=False,
-    )
-
-
 def test_the_command_line_fails_fast_and_loud_on_endpoint_faults(tmp_path: Path) -> None:
     cfg = tmp_path / "cfg.yaml"
     # Nothing listens on port 9: the pre-flight check names the URL and the cause, in seconds.
     cfg.write_text(yaml.safe_dump(config("http://127.0.0.1:9/v1")))
     started = time.monotonic()
-    down = cli("run", str(cfg), "--run-dir", str(tmp_path / "down"), "-q")
+    down = hardgen_cli("run", str(cfg), "--run-dir", str(tmp_path / "down"), "-q")
     assert down.returncode == 2 and time.monotonic() - started < 60
     assert "http://127.0.0.1:9/v1" in down.stderr and "cannot reach" in down.stderr
     assert "Traceback" not in down.stderr
@@ -228,11 +217,11 @@ def test_the_command_line_fails_fast_and_loud_on_endpoint_faults(tmp_path: Path)
 
     with BackgroundServer(StandInOptions(seed=1, api_key="right-key")) as server:
         cfg.write_text(yaml.safe_dump(config(server.base_url)))
-        check = cli("check", str(cfg), "--json")
+        check = hardgen_cli("check", str(cfg), "--json")
         rows = json.loads(check.stdout)
         assert check.returncode == 1
         assert any(r["check"] == "key" and r["status"] == "fail" for r in rows)
-        refused = cli("run", str(cfg), "--run-dir", str(tmp_path / "r401"), "-q", "--no-check")
+        refused = hardgen_cli("run", str(cfg), "--run-dir", str(tmp_path / "r401"), "-q", "--no-check")
     assert refused.returncode == 2
     last = refused.stderr.strip().splitlines()[-1]
     assert last.startswith("error: stopped:") and "HTTP 401" in last and server.base_url in last
@@ -244,12 +233,12 @@ def test_a_run_with_deferred_items_exits_non_zero_with_one_line(tmp_path: Path) 
     cfg = tmp_path / "cfg.yaml"
     cfg.write_text(yaml.safe_dump(config(server.base_url, items=3)))
     server.close()  # down after the config was written: every request fails
-    done = cli("run", str(cfg), "--run-dir", str(tmp_path / "r"), "-q", "--no-check")
+    done = hardgen_cli("run", str(cfg), "--run-dir", str(tmp_path / "r"), "-q", "--no-check")
     assert done.returncode == 1, done.stderr
     assert "3 item(s) deferred after endpoint faults" in done.stderr
     assert f"hardgen resume {tmp_path / 'r'}" in done.stderr
     assert "Traceback" not in done.stderr
-    status = cli("status", str(tmp_path / "r"), "--json")
+    status = hardgen_cli("status", str(tmp_path / "r"), "--json")
     assert len(json.loads(status.stdout)["deferred"]) == 3
 
 
@@ -260,7 +249,7 @@ def test_a_second_process_on_a_run_dir_is_refused(tmp_path: Path) -> None:
     cfg = tmp_path / "cfg.yaml"
     cfg.write_text(yaml.safe_dump(SMALL))
     with run_dir_lock(tmp_path / "r"):
-        second = cli("run", str(cfg), "--run-dir", str(tmp_path / "r"), "-q")
+        second = hardgen_cli("run", str(cfg), "--run-dir", str(tmp_path / "r"), "-q")
         with pytest.raises(RunDirBusy):
             asyncio.run(Runner(settings_for({"run": {"trajectories": 2}}), tmp_path / "r").run())
     assert second.returncode == 2
@@ -268,7 +257,9 @@ def test_a_second_process_on_a_run_dir_is_refused(tmp_path: Path) -> None:
         f"error: {tmp_path / 'r'} is in use by another hardgen process (run, resume or self-eval); "
         "wait for it to end or stop it, or choose another --run-dir"
     ]
-    again = cli("run", str(cfg), "--run-dir", str(tmp_path / "r"), "-q")  # the lock died with its holder
+    again = hardgen_cli(
+        "run", str(cfg), "--run-dir", str(tmp_path / "r"), "-q"
+    )  # the lock died with its holder
     assert again.returncode == 0, again.stderr
 
 
@@ -276,11 +267,11 @@ def test_a_failed_start_leaves_the_run_dir_unclaimed(tmp_path: Path) -> None:
     cfg = tmp_path / "cfg.yaml"
     base = SMALL
     cfg.write_text(yaml.safe_dump({**base, "agents": {"reasoner": {"impl": "nowhere.module:Reasoner"}}}))
-    failed = cli("run", str(cfg), "--run-dir", str(tmp_path / "r"), "-q")
+    failed = hardgen_cli("run", str(cfg), "--run-dir", str(tmp_path / "r"), "-q")
     assert failed.returncode == 2 and "Traceback" not in failed.stderr
     assert not (tmp_path / "r" / "config.yaml").exists()
     cfg.write_text(yaml.safe_dump(base))  # the fixed config is accepted
-    fixed = cli("run", str(cfg), "--run-dir", str(tmp_path / "r"), "-q")
+    fixed = hardgen_cli("run", str(cfg), "--run-dir", str(tmp_path / "r"), "-q")
     assert fixed.returncode == 0, fixed.stderr
 
 
@@ -288,7 +279,10 @@ def test_a_failed_start_leaves_the_run_dir_unclaimed(tmp_path: Path) -> None:
 def test_a_corrupt_database_is_one_message(tmp_path: Path, name: str) -> None:
     cfg = tmp_path / "cfg.yaml"
     cfg.write_text(yaml.safe_dump(SMALL))
-    assert cli("run", str(cfg), "--run-dir", str(tmp_path / "r"), "-q", "--keep-checkpoints").returncode == 0
+    assert (
+        hardgen_cli("run", str(cfg), "--run-dir", str(tmp_path / "r"), "-q", "--keep-checkpoints").returncode
+        == 0
+    )
     path = tmp_path / "r" / name
     data = bytearray(path.read_bytes())
     data[100:4096] = b"\x5a" * (4096 - 100)  # the first page's b-tree header and cells: garbage
@@ -300,7 +294,7 @@ def test_a_corrupt_database_is_one_message(tmp_path: Path, name: str) -> None:
         export = ["export", str(tmp_path / "r"), "-f", "openai", "-o", str(tmp_path / "x.jsonl")]
         commands += [["stats", str(tmp_path / "r")], export]
     for command in commands:
-        done = cli(*command)
+        done = hardgen_cli(*command)
         assert done.returncode == 2, done.stderr
         lines = done.stderr.strip().splitlines()
         assert len(lines) == 1 and str(path) in lines[0] and "corrupt" in lines[0], done.stderr
@@ -355,7 +349,7 @@ def test_phase_one_killed_at_random_points_gives_the_uninterrupted_failure_set(t
     cfg = tmp_path / "cfg.yaml"
     cfg.write_text(yaml.safe_dump(PHASE_ONE))
     started = time.monotonic()
-    ref = cli("self-eval", str(cfg), "--run-dir", str(tmp_path / "ref"), timeout=240)
+    ref = hardgen_cli("self-eval", str(cfg), "--run-dir", str(tmp_path / "ref"), timeout=240)
     took = time.monotonic() - started  # kills land at fractions of it, whatever the machine's speed
     assert ref.returncode == 0, ref.stderr
     want = verdicts(tmp_path / "ref")
@@ -374,7 +368,7 @@ def test_phase_one_killed_at_random_points_gives_the_uninterrupted_failure_set(t
         _, err = proc.communicate()
         assert "Traceback" not in err
     assert kills >= 2, "Phase I should have been killed mid-way at least twice"
-    final = cli("self-eval", str(cfg), "--run-dir", str(run_dir), timeout=240)
+    final = hardgen_cli("self-eval", str(cfg), "--run-dir", str(run_dir), timeout=240)
     assert final.returncode == 0, final.stderr
     assert "unregistered type" not in final.stderr  # the checkpoint allow-list is enforced, silently
     assert verdicts(run_dir) == want
@@ -386,13 +380,13 @@ def test_phase_one_killed_at_random_points_gives_the_uninterrupted_failure_set(t
 def test_a_truncated_export_is_caught_by_verify(tmp_path: Path) -> None:
     cfg = tmp_path / "cfg.yaml"
     cfg.write_text(yaml.safe_dump({**SMALL, "run": {"trajectories": 4}}))
-    assert cli("run", str(cfg), "--run-dir", str(tmp_path / "r"), "-q").returncode == 0
+    assert hardgen_cli("run", str(cfg), "--run-dir", str(tmp_path / "r"), "-q").returncode == 0
     out = tmp_path / "sft.jsonl"
-    assert cli("export", str(tmp_path / "r"), "--format", "openai", "-o", str(out)).returncode == 0
-    assert cli("verify", str(out)).returncode == 0
+    assert hardgen_cli("export", str(tmp_path / "r"), "--format", "openai", "-o", str(out)).returncode == 0
+    assert hardgen_cli("verify", str(out)).returncode == 0
     data = out.read_bytes()
     out.write_bytes(data[: len(data) - len(data.splitlines()[-1]) // 2 - 1])  # killed mid-record
-    done = cli("verify", str(out))
+    done = hardgen_cli("verify", str(out))
     assert done.returncode != 0
     assert "Traceback" not in done.stderr
 
@@ -401,12 +395,15 @@ def test_a_truncated_export_is_caught_by_verify(tmp_path: Path) -> None:
 def test_a_killed_export_is_detected_by_verify(tmp_path: Path) -> None:
     cfg = tmp_path / "cfg.yaml"
     cfg.write_text(yaml.safe_dump({**SMALL, "run": {"trajectories": 6}}))
-    assert cli("run", str(cfg), "--run-dir", str(tmp_path / "r"), "-q").returncode == 0
+    assert hardgen_cli("run", str(cfg), "--run-dir", str(tmp_path / "r"), "-q").returncode == 0
     probe = tmp_path / "probe"
-    assert cli("export", str(tmp_path / "r"), "--format", "llamafactory", "-o", str(probe)).returncode == 0
+    assert (
+        hardgen_cli("export", str(tmp_path / "r"), "--format", "llamafactory", "-o", str(probe)).returncode
+        == 0
+    )
     if not any("manifest" in p.name for p in probe.rglob("*")):
         pytest.skip("exports carry no manifest on this branch (atomic exports with a manifest: issue 13)")
-    whole = cli("verify", str(probe))
+    whole = hardgen_cli("verify", str(probe))
 
     def verified(stdout: str) -> str:
         return stdout.strip().splitlines()[-1].split(": ", 1)[-1]
@@ -421,7 +418,7 @@ def test_a_killed_export_is_detected_by_verify(tmp_path: Path) -> None:
         if killed:
             os.kill(proc.pid, signal.SIGKILL)
         proc.wait()
-        done = cli("verify", str(out))
+        done = hardgen_cli("verify", str(out))
         if not killed:
             assert done.returncode == 0, done.stdout
         elif done.returncode == 0:  # killed after it was complete: then it is the whole export

@@ -20,6 +20,7 @@ from hardgen.config import parse_settings
 from hardgen.runner import Runner
 from hardgen.store import ResultStore
 from hardgen.workers import resolve_workers
+from tests.cli import hardgen_cli
 from tests.test_faults import config as faults_config
 
 CONFIG = {
@@ -143,18 +144,6 @@ def llm_config(base_url: str, items: int, workers: int) -> dict[str, Any]:
     data = faults_config(base_url, items=items)
     data["run"]["workers"] = workers
     return data
-
-
-def hardgen_cli(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    environ = {k: v for k, v in os.environ.items() if not k.startswith("OPENAI_")}
-    return subprocess.run(
-        [sys.executable, "-m", "hardgen.cli", *args],
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-        env={**environ, **(env or {})},
-    )
 
 
 def test_a_refused_key_stops_every_worker_at_once_with_one_message(tmp_path: Path) -> None:
